@@ -1,0 +1,140 @@
+"""Every entry point a TripGen user types: `nox -l` is the menu, `nox -s <session> -- <args>`.
+
+Sessions are thin: each installs the project once (uv, reused venvs) and hands `session.posargs`
+to a module of the project, so everything a session does can also be run as `python -m …`.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "tests"]
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+
+
+def _install(session: nox.Session) -> None:
+    """Install the project with its harness and dev extras into the session's venv."""
+    session.install("-e", ".[dev]")
+
+
+def _run_module(session: nox.Session, module: str, *args: str) -> None:
+    """Install, then run `python -m module args… posargs…`."""
+    _install(session)
+    session.run("python", "-m", module, *args, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Ruff (lint + format check) and mypy over the whole tree."""
+    _install(session)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "services", "simulation", "scenarios", "chaos")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite against real PostgreSQL + PostGIS and Redis (started on free ports)."""
+    _install(session)
+    session.run("python", "-m", "simulation.backing", "ensure")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=PYTHON)
+def chart(session: nox.Session) -> None:
+    """Render dev/prod/kind with a real Helm, lint, validate against Kubernetes 1.29, conformance."""
+    _run_module(session, "simulation.chart", "verify")
+
+
+@nox.session(python=PYTHON, name="design-check")
+def design_check(session: nox.Session) -> None:
+    """Findings computed from the rendered prod manifests and the topology (informs, never gates)."""
+    _run_module(session, "simulation.design_check")
+
+
+@nox.session(python=PYTHON)
+def image(session: nox.Session) -> None:
+    """Build the service image from a locally made base and smoke-test /actuator/health."""
+    _run_module(session, "simulation.image")
+
+
+@nox.session(python=PYTHON, name="cluster-up")
+def cluster_up(session: nox.Session) -> None:
+    """Create the kind cluster for a profile (zones, pools, metrics-server, ingress-nginx)."""
+    _run_module(session, "simulation.cli", "cluster-up")
+
+
+@nox.session(python=PYTHON, name="cluster-down")
+def cluster_down(session: nox.Session) -> None:
+    """Delete the kind cluster."""
+    _run_module(session, "simulation.cli", "cluster-down")
+
+
+@nox.session(python=PYTHON, name="deploy-dev-sim")
+def deploy_dev_sim(session: nox.Session) -> None:
+    """Deploy the dev profile on --platform local|kind|auto (default auto)."""
+    _run_module(session, "simulation.cli", "deploy", "--profile", "dev")
+
+
+@nox.session(python=PYTHON, name="deploy-prod-sim")
+def deploy_prod_sim(session: nox.Session) -> None:
+    """Deploy the prod profile (3 zones, prod replicas) on --platform local|kind|auto."""
+    _run_module(session, "simulation.cli", "deploy", "--profile", "prod")
+
+
+@nox.session(python=PYTHON)
+def status(session: nox.Session) -> None:
+    """Show the running deployment: replicas, zones, pids/pods, readiness."""
+    _run_module(session, "simulation.cli", "status")
+
+
+@nox.session(python=PYTHON)
+def down(session: nox.Session) -> None:
+    """Stop the running deployment and everything it started."""
+    _run_module(session, "simulation.cli", "down")
+
+
+@nox.session(python=PYTHON, name="deploy-aks")
+def deploy_aks(session: nox.Session) -> None:
+    """helm upgrade --install the prod profile to AKS (needs --kube-context; gated on the SLA report)."""
+    _run_module(session, "simulation.cli", "deploy-aks")
+
+
+@nox.session(python=PYTHON)
+def load(session: nox.Session) -> None:
+    """Run the locust journeys against the deployment and write the results JSON."""
+    _run_module(session, "scenarios.cli", "load")
+
+
+@nox.session(python=PYTHON, name="sla-check")
+def sla_check(session: nox.Session) -> None:
+    """Deploy (unless up), load, probe and judge every SLA objective; writes the report and gate."""
+    _run_module(session, "scenarios.cli", "sla-check")
+
+
+@nox.session(python=PYTHON)
+def chaos(session: nox.Session) -> None:
+    """Run chaostoolkit experiments under background load (--experiment NAME|all)."""
+    _run_module(session, "chaos.cli")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Throughput and latency of each key route and the journey mix, as ratios to a baseline app."""
+    _run_module(session, "scenarios.bench")
+
+
+@nox.session(python=PYTHON, name="bench-planner")
+def bench_planner(session: nox.Session) -> None:
+    """Planner p50/p95 for 1/3/5/7-day trips and solution quality against a 10x longer run."""
+    _run_module(session, "services.ai.planner.bench")
+
+
+@nox.session(python=PYTHON)
+def capacity(session: nox.Session) -> None:
+    """Extrapolate the latest measured run to the production topology with the capacity model."""
+    _run_module(session, "simulation.capacity")

@@ -1,0 +1,136 @@
+"""The app factory every service uses: resources in the lifespan, middleware, health, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
+
+from services.kit import health
+from services.kit.auth import TokenCodec
+from services.kit.cache import L1Cache, TieredCache
+from services.kit.db import open_pool, schema_of
+from services.kit.errors import install_error_handlers
+from services.kit.httpclient import build_http_client
+from services.kit.logs import configure_logging
+from services.kit.metrics import ServiceMetrics, metrics_endpoint
+from services.kit.middleware import ObservabilityMiddleware
+from services.kit.resources import Resources
+from services.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# A service's own start-up work (a worker, a consumer) that runs inside the shared lifespan.
+Extension = Callable[[FastAPI, Resources], AbstractAsyncContextManager[None]]
+
+
+def token_codec(settings: ServiceSettings) -> TokenCodec:
+    return TokenCodec(
+        secret=settings.signing_key,
+        algorithm=settings.jwt_algorithm,
+        access_ttl_s=settings.access_token_ttl_s,
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+    )
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    with_queue: bool = False,
+    extensions: Sequence[Extension] = (),
+) -> FastAPI:
+    """Build a service app. Pools and clients are created in the lifespan, not at import."""
+    name = settings.service_name
+    metrics = ServiceMetrics(name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(f"{name}-service", settings.log_level, settings.log_json)
+        async with AsyncExitStack() as stack:
+            pool = await open_pool(
+                settings.database_url,
+                schema=schema_of(name),
+                min_size=settings.db_pool_min,
+                max_size=settings.db_pool_max,
+                timeout_s=settings.db_timeout_s,
+            )
+            stack.push_async_callback(pool.close)
+            redis = Redis.from_url(
+                settings.redis_url,
+                socket_timeout=settings.redis_timeout_s,
+                socket_connect_timeout=settings.redis_timeout_s,
+                health_check_interval=30,
+            )
+            stack.push_async_callback(redis.aclose)
+            cache = TieredCache(
+                redis,
+                L1Cache(settings.l1_entries, settings.l1_ttl_s),
+                metrics,
+                retry_after_s=settings.redis_retry_after_s,
+            )
+            http = build_http_client(settings.http_timeout_s)
+            stack.push_async_callback(http.aclose)
+            resources = Resources(
+                settings=settings,
+                pool=pool,
+                redis=redis,
+                cache=cache,
+                metrics=metrics,
+                tokens=app.state.tokens,
+                http=http,
+            )
+            if with_queue:
+                from services.kit.queue import build_queue
+
+                resources.queue = build_queue(settings, redis)
+                stack.push_async_callback(resources.queue.close)
+            app.state.resources = resources
+            _collect_pool_stats(metrics, resources)
+            for extension in extensions:
+                await stack.enter_async_context(extension(app, resources))
+            app.state.started = True
+            log.info("%s-service started", name, extra={"fields": {"zone": settings.zone}})
+            yield
+            app.state.started = False
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=f"/api/{_route_prefix(name)}/docs",
+        openapi_url=f"/api/{_route_prefix(name)}/openapi.json",
+        redoc_url=None,
+    )
+    app.state.metrics = metrics
+    app.state.tokens = token_codec(settings)
+    app.state.started = False
+    app.state.health_checks = {}
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    return app
+
+
+def _route_prefix(service: str) -> str:
+    return {"user": "users", "trip": "trips", "ai": "ai", "location": "locations"}[service]
+
+
+def _collect_pool_stats(metrics: ServiceMetrics, resources: Resources) -> None:
+    def collect() -> None:
+        stats = resources.pool.get_stats()
+        metrics.db_pool.labels("size").set(stats.get("pool_size", 0))
+        metrics.db_pool.labels("available").set(stats.get("pool_available", 0))
+        metrics.db_pool.labels("waiting").set(stats.get("requests_waiting", 0))
+        metrics.cache_ratio.set(resources.cache.hit_ratio)
+
+    metrics.on_scrape(collect)

@@ -1,0 +1,61 @@
+"""The async PostgreSQL pool: one per process, opened in the app's lifespan, schema-scoped."""
+
+from __future__ import annotations
+
+import logging
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger(__name__)
+
+
+def schema_of(service: str) -> str:
+    """The PostgreSQL schema a service owns (SPEC.md › Services): `user` → `user_db`."""
+    return f"{service}_db"
+
+
+async def open_pool(
+    dsn: str,
+    *,
+    schema: str,
+    min_size: int = 2,
+    max_size: int = 10,
+    timeout_s: float = 5.0,
+    wait: bool = False,
+) -> AsyncConnectionPool:
+    """Open a pool whose connections see `schema` first, then `public` (PostGIS lives there).
+
+    With `wait=False` the service still starts while PostgreSQL is down; readiness reports it.
+    """
+
+    async def configure(conn: AsyncConnection) -> None:
+        conn.row_factory = dict_row  # type: ignore[assignment]
+
+    pool: AsyncConnectionPool = AsyncConnectionPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        timeout=timeout_s,
+        open=False,
+        configure=configure,
+        kwargs={"options": f"-c search_path={schema},public", "autocommit": True},
+        name=schema,
+        # A restarted PostgreSQL leaves dead connections in the pool: check before handing out.
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=30.0,
+    )
+    await pool.open(wait=wait, timeout=timeout_s)
+    return pool
+
+
+async def ping(pool: AsyncConnectionPool, timeout_s: float = 2.0) -> bool:
+    """True when a pooled connection answers `SELECT 1` within the timeout."""
+    try:
+        async with pool.connection(timeout=timeout_s) as conn:
+            await conn.execute("SELECT 1")
+        return True
+    except Exception as exc:  # readiness reports any failure; the reason goes to the log
+        log.warning("postgresql ping failed: %s", exc)
+        return False

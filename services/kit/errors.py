@@ -1,0 +1,157 @@
+"""One error model for every service: RFC 9457 problem details with per-field errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[FieldError] = []
+
+
+class AppError(Exception):
+    """An error a route raises on purpose; subclasses fix the status and title."""
+
+    status = 400
+    title = "Bad request"
+    type = "about:blank"
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.headers = headers or {}
+
+
+class NotFound(AppError):
+    status, title = 404, "Not found"
+
+
+class Conflict(AppError):
+    status, title = 409, "Conflict"
+
+
+class Unauthorized(AppError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(AppError):
+    status, title = 403, "Forbidden"
+
+
+class Unprocessable(AppError):
+    status, title = 422, "Validation failed"
+
+
+class TooManyRequests(AppError):
+    status, title = 429, "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    status, title = 503, "Service unavailable"
+
+
+def field_error(field: str, message: str) -> Unprocessable:
+    """A 422 naming one field, for checks pydantic cannot do (e.g. against the database)."""
+    return Unprocessable(f"{field}: {message}", errors=[FieldError(field=field, message=message)])
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str = "",
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    type_: str = "about:blank",
+) -> JSONResponse:
+    body = Problem(type=type_, title=title, status=status, detail=detail, errors=errors or [])
+    return JSONResponse(
+        body.model_dump(), status_code=status, headers=headers, media_type=PROBLEM_JSON
+    )
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    # ("body", "trip", "end_date") → "trip.end_date": the client knows where it sent it.
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or ".".join(str(p) for p in loc)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every failure to a problem response; user mistakes are 4xx, never a 500."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            type_=exc.type,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(field=_loc(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+        return problem_response(422, "Validation failed", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(
+            exc.status_code, _title(exc.status_code), str(exc.detail), headers=headers
+        )
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(OperationalError)
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.error("database unavailable: %s", exc)
+        return problem_response(
+            503,
+            "Service unavailable",
+            "the database is not reachable; retry shortly",
+            headers={"Retry-After": "5"},
+        )
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

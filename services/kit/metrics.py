@@ -1,0 +1,80 @@
+"""Prometheus metrics: request count and latency per route, DB pool, cache, service gauges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+# Buckets around the SLA lines (200 ms general API, 1 s dev, 5 s AI).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class ServiceMetrics:
+    """One registry per app, so tests can build many apps in one process."""
+
+    def __init__(self, service: str) -> None:
+        self.registry = CollectorRegistry()
+        self.service = service
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.in_flight = Gauge(
+            "http_requests_in_flight", "Requests being served", registry=self.registry
+        )
+        self.cache_hits = Counter(
+            "cache_hits_total", "Cache hits", ["layer", "pattern"], registry=self.registry
+        )
+        self.cache_misses = Counter(
+            "cache_misses_total", "Cache misses (both layers)", ["pattern"], registry=self.registry
+        )
+        self.cache_errors = Counter(
+            "cache_errors_total", "L2 (Redis) failures", ["op"], registry=self.registry
+        )
+        self.db_pool = Gauge(
+            "db_pool_connections", "DB pool connections", ["state"], registry=self.registry
+        )
+        self.cache_ratio = Gauge(
+            "cache_hit_ratio", "Cache hits / lookups since start", registry=self.registry
+        )
+        self._collectors: list[Callable[[], None]] = []
+
+    def gauge(self, name: str, doc: str) -> Gauge:
+        """A service-specific gauge (e.g. queue_length, active_connections, search_requests)."""
+        return Gauge(name, doc, registry=self.registry)
+
+    def counter(self, name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+        return Counter(name, doc, list(labels), registry=self.registry)
+
+    def on_scrape(self, collect: Callable[[], None]) -> None:
+        """Run `collect` before each scrape (e.g. read pool stats)."""
+        self._collectors.append(collect)
+
+    def render(self) -> bytes:
+        for collect in self._collectors:
+            collect()
+        return generate_latest(self.registry)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    metrics: ServiceMetrics = request.app.state.metrics
+    return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)

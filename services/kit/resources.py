@@ -1,0 +1,72 @@
+"""What a running service holds: built once in the lifespan, reached through typed dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import httpx
+from fastapi import Depends, Request
+from psycopg_pool import AsyncConnectionPool
+from redis.asyncio import Redis
+
+from services.kit.auth import TokenCodec
+from services.kit.cache import TieredCache
+from services.kit.metrics import ServiceMetrics
+from services.kit.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from services.kit.queue import QueuePort
+
+
+@dataclass
+class Resources:
+    settings: ServiceSettings
+    pool: AsyncConnectionPool
+    redis: Redis
+    cache: TieredCache
+    metrics: ServiceMetrics
+    tokens: TokenCodec
+    http: httpx.AsyncClient
+    queue: QueuePort | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def get_resources(request: Request) -> Resources:
+    return request.app.state.resources  # type: ignore[no-any-return]
+
+
+def get_pool(request: Request) -> AsyncConnectionPool:
+    return request.app.state.resources.pool  # type: ignore[no-any-return]
+
+
+def get_cache(request: Request) -> TieredCache:
+    return request.app.state.resources.cache  # type: ignore[no-any-return]
+
+
+def get_redis(request: Request) -> Redis:
+    return request.app.state.resources.redis  # type: ignore[no-any-return]
+
+
+def get_http(request: Request) -> httpx.AsyncClient:
+    return request.app.state.resources.http  # type: ignore[no-any-return]
+
+
+def get_metrics(request: Request) -> ServiceMetrics:
+    return request.app.state.metrics  # type: ignore[no-any-return]
+
+
+def get_queue(request: Request) -> QueuePort:
+    queue = request.app.state.resources.queue
+    if queue is None:  # a wiring mistake, not a user's: fail loudly
+        raise RuntimeError("this service was built without a queue")
+    return queue  # type: ignore[no-any-return]
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+CacheDep = Annotated[TieredCache, Depends(get_cache)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+HttpDep = Annotated[httpx.AsyncClient, Depends(get_http)]
+MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
+QueueDep = Annotated["QueuePort", Depends(get_queue)]

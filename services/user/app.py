@@ -1,0 +1,36 @@
+"""user-service: accounts, login (JWT), roles, profile and preferences."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.kit.app import create_service_app
+from services.kit.resources import Resources
+from services.user.passwords import Passwords
+from services.user.repository import UserRepository
+from services.user.routes import router
+from services.user.settings import UserSettings
+
+
+def create_app(settings: UserSettings | None = None) -> FastAPI:
+    settings = settings or UserSettings()
+
+    @asynccontextmanager
+    async def wire(_: FastAPI, resources: Resources) -> AsyncIterator[None]:
+        resources.extra["users"] = UserRepository(resources.pool)
+        resources.extra["passwords"] = Passwords(
+            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        )
+        yield
+
+    return create_service_app(
+        settings,
+        title="TripGen user-service",
+        description="Accounts, login (JWT), roles USER / POWER_USER / ADMIN, profile and "
+        "travel preferences.",
+        routers=[router],
+        extensions=[wire],
+    )

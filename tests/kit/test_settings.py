@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.kit.settings import DEV_JWT_SECRET, ServiceSettings
+from services.user.settings import UserSettings
+
+
+def test_shared_prefix_applies_and_service_prefix_overrides(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TRIPGEN_REDIS_URL", "redis://shared:6379/0")
+    monkeypatch.setenv("TRIPGEN_DB_POOL_MAX", "7")
+    monkeypatch.setenv("TRIPGEN_USER_DB_POOL_MAX", "3")
+    s = UserSettings()
+    assert s.redis_url == "redis://shared:6379/0"
+    assert s.db_pool_max == 3
+
+
+def test_profile_picks_spec_cache_defaults() -> None:
+    # SPEC.md › Data, cache, messaging: L1 dev 1000 / v2 5000; L2 30 min (v1) / 60 min (v2)
+    assert ServiceSettings(profile="dev").l1_entries == 1000
+    prod = ServiceSettings(profile="prod", jwt_secret="x" * 40)
+    assert prod.l1_entries == 5000 and prod.l2_ttl == 3600
+
+
+def test_prod_requires_a_jwt_secret() -> None:
+    with pytest.raises(ValidationError, match="jwt_secret is required"):
+        ServiceSettings(profile="prod")
+    assert ServiceSettings().signing_key == DEV_JWT_SECRET
+
+
+def test_bad_values_name_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPGEN_PROFILE", "staging")
+    with pytest.raises(ValidationError, match="profile"):
+        ServiceSettings()
