@@ -40,6 +40,11 @@ class Principal:
     token_id: str
     expires_at: int
 
+    @property
+    def is_service(self) -> bool:
+        """A service's own token (see `service_token`), not a person's."""
+        return self.user_id.startswith("service:")
+
     def has_role(self, role: Role) -> bool:
         return _RANK[self.role] >= _RANK[role]
 

@@ -3,6 +3,7 @@
 Keyed on the verified user when a bearer token is present, else on the client address, so
 anonymous routes (login, register) are limited too. A Redis outage disables the limit rather
 than the service: availability outranks a gateway-level control that prod also enforces at WAF.
+Service tokens (`sub` = `service:<name>`) are exempt: the limit is per user, not per service.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ async def rate_limit(request: Request, token: TokenResult) -> None:
     limit = resources.settings.rate_limit_per_minute
     if limit <= 0:
         return
+    if isinstance(token, Principal) and token.is_service:
+        return  # a service's own calls (e.g. the AI worker's place lookups) are not a user's
     if isinstance(token, Principal):
         subject = f"u:{token.user_id}"
     else:
