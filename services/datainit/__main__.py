@@ -15,6 +15,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
+from services.datainit.caches import drop_stale_caches
 from services.datainit.sample import load_sample_data
 from services.datainit.settings import DataInitSettings
 from services.datainit.validate import run_checks
@@ -37,8 +38,15 @@ async def _sample(settings: DataInitSettings) -> int:
     started = time.perf_counter()
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         written = await load_sample_data(conn, settings.sample_password.get_secret_value())
+    dropped = await drop_stale_caches(settings.redis_url)
     summary = ", ".join(f"{k} {v}" for k, v in written.items())
     console.print(f"sample data loaded in {time.perf_counter() - started:.1f}s: {summary}")
+    if dropped is None:
+        console.print(
+            "[yellow]Redis not reachable: cached places may be stale for up to 4 h[/yellow]"
+        )
+    else:
+        console.print(f"dropped {dropped} cached place/city entries from Redis")
     return 0
 
 
