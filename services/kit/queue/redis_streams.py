@@ -76,7 +76,8 @@ class _Handle:
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    # Entries written by something else than this adapter may hold any bytes.
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 def _default_consumer_name() -> str:
@@ -226,8 +227,8 @@ class RedisStreamsQueue:
             if stream.is_dead_letter_queue:  # nowhere further to send it: show it as it is
                 body = {"malformed_body": _text(fields.get("body", b""))}
             else:
-                reason, detail = MALFORMED_BODY_REASON, str(exc)
-                await self._settle("dead_letter", handle, message_id, reason, detail)
+                why, detail = MALFORMED_BODY_REASON, str(exc)
+                await self._settle("dead_letter", handle, message_id, why, detail)
                 return None
         reason = fields.get("reason")
         return ReceivedMessage(

@@ -95,13 +95,13 @@ class ServiceBusConnection:
         for part in connection_string.strip().split(";"):
             if not part.strip():
                 continue
-            key, sep, value = part.partition("=")
-            if not sep or not key.strip():
-                shown = key.strip()[:20] or "(empty)"
+            setting, sep, value = part.partition("=")
+            if not sep or not setting.strip():
+                shown = setting.strip()[:20] or "(empty)"
                 raise QueueConfigurationError(
                     f"malformed Service Bus connection string: {shown!r}… is not Key=Value"
                 )
-            settings[key.strip().lower()] = value.strip()
+            settings[setting.strip().lower()] = value.strip()
         if not settings:
             raise QueueConfigurationError("the Service Bus connection string is empty")
 
@@ -132,9 +132,10 @@ class ServiceBusConnection:
                 "the Service Bus connection string names one entity (EntityPath); "
                 "TripGen needs a namespace-level connection string"
             )
-        name, key = settings.get("sharedaccesskeyname"), settings.get("sharedaccesskey")
+        key_name = settings.get("sharedaccesskeyname")
+        key = settings.get("sharedaccesskey")
         signature = settings.get("sharedaccesssignature")
-        if bool(name) != bool(key):
+        if bool(key_name) != bool(key):
             raise QueueConfigurationError(
                 "Service Bus connection string needs both SharedAccessKeyName and SharedAccessKey"
             )
@@ -147,7 +148,7 @@ class ServiceBusConnection:
             raise QueueConfigurationError(
                 "Service Bus connection string has both SharedAccessKey and SharedAccessSignature"
             )
-        return cls(url.hostname, port, name or None, key or None, signature, flag == "true")
+        return cls(url.hostname, port, key_name or None, key or None, signature, flag == "true")
 
     @property
     def fully_qualified_namespace(self) -> str:
