@@ -1,0 +1,196 @@
+"""`run_load`: one headless locust run into a fresh run folder → the path of its results JSON.
+
+This is what `nox -s load` (via `scenarios.cli load`) and `sla-check` call. It knows nothing of
+the journeys: any locustfile works, and the locustfile records custom samples through
+`scenarios.samples.record_sample` (the runner points `TRIPGEN_SAMPLES_FILE` into the run folder).
+
+Locust runs as a subprocess (`python -m locust`, gevent stays out of this process) with
+`--csv PREFIX --csv-full-history` (per-second series with rolling percentiles),
+`--json-file PREFIX` (final histograms) and `--html PREFIX.html`, its log in `locust.log`.
+When probe targets are given, the steady prober runs in a thread for the same span and writes
+`probes.jsonl`; a chaos runner started by the caller appends to `chaos_events.jsonl` in the
+same folder (create it first with `new_run_dir` and pass it as `run_dir`).
+
+Locust exits 1 when any request failed — a normal outcome of a load test, recorded in the
+results; any other non-zero code, or missing output, is a harness error (`LoadRunError`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scenarios.locust_csv import LocustOutputError
+from scenarios.probe import Prober, ProbeTarget
+from scenarios.results import CSV_PREFIX, PROBES_FILE, RESULTS_FILE, SAMPLES_FILE, build_results
+from scenarios.samples import SAMPLES_ENV
+
+RUNS_ROOT = Path(".tripgen/runs")
+LOG_FILE = "locust.log"
+# Locust needs a moment to import and spawn before -t starts counting, and --stop-timeout
+# after; beyond both, a run is hung.
+_STARTUP_GRACE_S = 60.0
+
+
+class LoadRunError(RuntimeError):
+    """Locust did not produce a usable run (the message carries the tail of its log)."""
+
+
+def new_run_dir(profile: str, runs_root: Path = RUNS_ROOT) -> Path:
+    """A fresh `<runs_root>/<UTC stamp>-<profile>` folder (suffixed if the second is taken)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(100):
+        candidate = runs_root / (f"{stamp}-{profile}" + (f"-{attempt}" if attempt else ""))
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise LoadRunError(f"no free run folder for {stamp}-{profile} under {runs_root}")
+
+
+def latest_results(profile: str | None = None, runs_root: Path = RUNS_ROOT) -> Path | None:
+    """The newest run's results JSON (optionally of one profile), or None."""
+    pattern = f"*-{profile}*/{RESULTS_FILE}" if profile else f"*/{RESULTS_FILE}"
+    found = sorted(runs_root.glob(pattern), key=lambda p: p.parent.name)
+    return found[-1] if found else None
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def locust_command(
+    locustfile: Path | str,
+    host: str,
+    prefix: Path,
+    *,
+    users: int,
+    spawn_rate: float,
+    duration_s: float,
+    processes: int = 1,
+    stop_timeout_s: float = 10.0,
+    extra_args: Sequence[str] = (),
+) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--headless",
+        "--host",
+        host,
+        "--users",
+        str(users),
+        "--spawn-rate",
+        f"{spawn_rate:g}",
+        "--run-time",
+        f"{math.ceil(duration_s)}s",
+        "--stop-timeout",
+        f"{stop_timeout_s:g}",
+        "--csv",
+        str(prefix),
+        "--csv-full-history",
+        "--json-file",
+        str(prefix),
+        "--html",
+        f"{prefix}.html",
+    ]
+    if processes > 1:
+        command += ["--processes", str(processes)]
+    return [*command, *extra_args]
+
+
+def run_load(
+    locustfile: Path | str,
+    host: str,
+    *,
+    profile: str,
+    platform: str,
+    users: int,
+    spawn_rate: float,
+    duration_s: float,
+    run_dir: Path | None = None,
+    runs_root: Path = RUNS_ROOT,
+    replicas: Mapping[str, int] | None = None,
+    processes: int = 1,
+    probe_targets: Sequence[ProbeTarget] = (),
+    stop_timeout_s: float = 10.0,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+) -> Path:
+    """Run locust headless against `host`, build the results and return `results.json`'s path."""
+    run_dir = run_dir or new_run_dir(profile, runs_root)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    prefix = run_dir / CSV_PREFIX
+    command = locust_command(
+        locustfile,
+        host,
+        prefix,
+        users=users,
+        spawn_rate=spawn_rate,
+        duration_s=duration_s,
+        processes=processes,
+        stop_timeout_s=stop_timeout_s,
+        extra_args=extra_args,
+    )
+    child_env = {**os.environ, **(env or {}), SAMPLES_ENV: str(run_dir / SAMPLES_FILE)}
+    limit = duration_s + stop_timeout_s + _STARTUP_GRACE_S
+    log_path = run_dir / LOG_FILE
+    prober = Prober(probe_targets, run_dir / PROBES_FILE) if probe_targets else None
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)
+        if prober is not None:
+            prober.start()
+        try:
+            code = process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            # SIGTERM lets locust write its final stats; SIGKILL only if that hangs too.
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            raise LoadRunError(
+                f"locust ran past {limit:.0f} s and was stopped; log {log_path}:\n"
+                + _tail(log_path)
+            ) from None
+        finally:
+            finished = datetime.now(UTC)
+            if prober is not None:
+                prober.stop()
+    if code not in (0, 1):
+        raise LoadRunError(f"locust exited with {code}; log {log_path}:\n{_tail(log_path)}")
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise LoadRunError(
+            f"locust wrote no {prefix}_stats.csv; log {log_path}:\n{_tail(log_path)}"
+        )
+    notes = ["locust exited with 1: requests failed or the locustfile raised"] if code else []
+    try:
+        results = build_results(
+            prefix,
+            profile=profile,
+            platform=platform,
+            users=users,
+            duration_s=duration_s,
+            spawn_rate=spawn_rate,
+            host=host,
+            replicas=replicas,
+            processes=processes,
+            notes=notes,
+            ended_at=finished,
+        )
+    except LocustOutputError as exc:
+        raise LoadRunError(f"{exc}; log {log_path}:\n{_tail(log_path)}") from exc
+    results.artifacts["locust_log"] = LOG_FILE
+    return results.save(run_dir / RESULTS_FILE)
