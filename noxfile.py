@@ -46,13 +46,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def chart(session: nox.Session) -> None:
-    """Render dev/prod/kind with a real Helm, lint, validate against Kubernetes 1.29, conformance."""
+    """Render dev/prod/kind with a real Helm, lint, validate on Kubernetes 1.29, conformance."""
     _run_module(session, "simulation.chart", "verify")
 
 
 @nox.session(python=PYTHON, name="design-check")
 def design_check(session: nox.Session) -> None:
-    """Findings computed from the rendered prod manifests and the topology (informs, never gates)."""
+    """Findings from the rendered prod manifests and the topology (informs, never gates)."""
     _run_module(session, "simulation.design_check")
 
 
@@ -100,7 +100,7 @@ def down(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, name="deploy-aks")
 def deploy_aks(session: nox.Session) -> None:
-    """helm upgrade --install the prod profile to AKS (needs --kube-context; gated on the SLA report)."""
+    """helm upgrade --install prod to AKS (needs --kube-context; gated on the SLA report)."""
     _run_module(session, "simulation.cli", "deploy-aks")
 
 

@@ -29,7 +29,7 @@ class Check:
 
 
 async def _scalar(conn: AsyncConnection[Any], sql: str, *params: Any) -> Any:
-    cur = await conn.execute(sql, params)  # type: ignore[arg-type]
+    cur = await conn.execute(sql, params)
     row = await cur.fetchone()
     return row[0] if row else None
 

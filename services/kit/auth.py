@@ -92,7 +92,7 @@ class TokenCodec:
         if claims.get("type") != token_type:
             raise Unauthorized(f"expected a {token_type} token", headers=_BEARER_CHALLENGE)
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise Unauthorized("invalid token", headers=_BEARER_CHALLENGE) from exc
         return Principal(

@@ -115,15 +115,16 @@ class TieredCache:
         if self.l2_available:
             assert self.redis is not None
             try:
-                value = await self.redis.get(key)
+                raw = await self.redis.get(key)
             except (RedisError, OSError, TimeoutError) as exc:
                 self.report_l2_failure("get", exc)
             else:
-                if value is not None:
+                if raw is not None:
+                    value = raw if isinstance(raw, bytes) else str(raw).encode()
                     self._hit("l2", pattern)
                     if pattern.l1:
                         self.l1.set(key, value, pattern.ttl_s)
-                    return bytes(value)
+                    return value
         self.misses += 1
         self.metrics.cache_misses.labels(pattern.name).inc()
         return None

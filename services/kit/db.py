@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg.rows import dict_row
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
+
+# Every service pool hands out connections whose rows are dicts.
+DictConnection = AsyncConnection[DictRow]
+DictPool = AsyncConnectionPool[DictConnection]
 
 
 def schema_of(service: str) -> str:
@@ -24,23 +29,25 @@ async def open_pool(
     max_size: int = 10,
     timeout_s: float = 5.0,
     wait: bool = False,
-) -> AsyncConnectionPool:
+) -> DictPool:
     """Open a pool whose connections see `schema` first, then `public` (PostGIS lives there).
 
     With `wait=False` the service still starts while PostgreSQL is down; readiness reports it.
     """
 
-    async def configure(conn: AsyncConnection) -> None:
-        conn.row_factory = dict_row  # type: ignore[assignment]
-
-    pool: AsyncConnectionPool = AsyncConnectionPool(
+    kwargs: dict[str, Any] = {
+        "options": f"-c search_path={schema},public",
+        "autocommit": True,
+        "row_factory": dict_row,
+    }
+    pool: DictPool = AsyncConnectionPool(
         dsn,
+        connection_class=DictConnection,
         min_size=min_size,
         max_size=max_size,
         timeout=timeout_s,
         open=False,
-        configure=configure,
-        kwargs={"options": f"-c search_path={schema},public", "autocommit": True},
+        kwargs=kwargs,
         name=schema,
         # A restarted PostgreSQL leaves dead connections in the pool: check before handing out.
         check=AsyncConnectionPool.check_connection,
@@ -50,7 +57,7 @@ async def open_pool(
     return pool
 
 
-async def ping(pool: AsyncConnectionPool, timeout_s: float = 2.0) -> bool:
+async def ping(pool: DictPool, timeout_s: float = 2.0) -> bool:
     """True when a pooled connection answers `SELECT 1` within the timeout."""
     try:
         async with pool.connection(timeout=timeout_s) as conn:

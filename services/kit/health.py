@@ -33,7 +33,7 @@ async def _components(request: Request) -> dict[str, Any]:
     state = request.app.state
     cached = getattr(state, "health_cache", None)
     if cached and time.monotonic() - cached[0] < _CACHE_S:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     resources = state.resources
     db_ok, redis_ok = await asyncio.gather(ping(resources.pool, 2.0), _redis_up(request))
     components: dict[str, Any] = {

@@ -85,7 +85,7 @@ async def migrate(dsn: str, service: str, *, root: Path = SERVICES_DIR) -> list[
                 async with conn.transaction():
                     await conn.execute(f'SET LOCAL search_path TO "{schema}", public')
                     try:
-                        await conn.execute(m.sql)  # type: ignore[arg-type]
+                        await conn.execute(m.sql)
                     except psycopg.Error as exc:
                         raise MigrationError(f"{service}: {m.name} failed: {exc}") from exc
                     await conn.execute(

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
-from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 
 from services.kit.auth import TokenCodec
 from services.kit.cache import TieredCache
+from services.kit.db import DictPool
 from services.kit.metrics import ServiceMetrics
 from services.kit.settings import ServiceSettings
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 @dataclass
 class Resources:
     settings: ServiceSettings
-    pool: AsyncConnectionPool
+    pool: DictPool
     redis: Redis
     cache: TieredCache
     metrics: ServiceMetrics
@@ -33,38 +33,38 @@ class Resources:
 
 
 def get_resources(request: Request) -> Resources:
-    return request.app.state.resources  # type: ignore[no-any-return]
+    return request.app.state.resources
 
 
-def get_pool(request: Request) -> AsyncConnectionPool:
-    return request.app.state.resources.pool  # type: ignore[no-any-return]
+def get_pool(request: Request) -> DictPool:
+    return request.app.state.resources.pool
 
 
 def get_cache(request: Request) -> TieredCache:
-    return request.app.state.resources.cache  # type: ignore[no-any-return]
+    return request.app.state.resources.cache
 
 
 def get_redis(request: Request) -> Redis:
-    return request.app.state.resources.redis  # type: ignore[no-any-return]
+    return request.app.state.resources.redis
 
 
 def get_http(request: Request) -> httpx.AsyncClient:
-    return request.app.state.resources.http  # type: ignore[no-any-return]
+    return request.app.state.resources.http
 
 
 def get_metrics(request: Request) -> ServiceMetrics:
-    return request.app.state.metrics  # type: ignore[no-any-return]
+    return request.app.state.metrics
 
 
 def get_queue(request: Request) -> QueuePort:
     queue = request.app.state.resources.queue
     if queue is None:  # a wiring mistake, not a user's: fail loudly
         raise RuntimeError("this service was built without a queue")
-    return queue  # type: ignore[no-any-return]
+    return queue
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-PoolDep = Annotated[AsyncConnectionPool, Depends(get_pool)]
+PoolDep = Annotated[DictPool, Depends(get_pool)]
 CacheDep = Annotated[TieredCache, Depends(get_cache)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(get_http)]

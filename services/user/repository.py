@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from services.kit.auth import Role
+from services.kit.db import DictPool
 
 _COLUMNS = (
     "id, email, password_hash, name, role, preferences, session_version, failed_logins,"
@@ -54,7 +54,7 @@ class UserRecord:
 
 
 class UserRepository:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: DictPool) -> None:
         self.pool = pool
 
     async def create(
@@ -74,7 +74,9 @@ class UserRepository:
                 )
             except UniqueViolation as exc:
                 raise EmailTaken(email) from exc
-            return UserRecord.from_row(await cur.fetchone())  # type: ignore[arg-type]
+            row = await cur.fetchone()
+        assert row is not None  # INSERT … RETURNING always returns the row
+        return UserRecord.from_row(row)
 
     async def by_email(self, email: str) -> UserRecord | None:
         async with self.pool.connection() as conn:
@@ -82,13 +84,13 @@ class UserRepository:
                 f"SELECT {_COLUMNS} FROM users WHERE lower(email) = lower(%s)", (email,)
             )
             row = await cur.fetchone()
-        return UserRecord.from_row(row) if row else None  # type: ignore[arg-type]
+        return UserRecord.from_row(row) if row else None
 
     async def by_id(self, user_id: str) -> UserRecord | None:
         async with self.pool.connection() as conn:
             cur = await conn.execute(f"SELECT {_COLUMNS} FROM users WHERE id = %s", (user_id,))
             row = await cur.fetchone()
-        return UserRecord.from_row(row) if row else None  # type: ignore[arg-type]
+        return UserRecord.from_row(row) if row else None
 
     async def session_of(self, user_id: str) -> dict[str, Any] | None:
         """What a session check needs: the current session version and role."""
@@ -96,7 +98,7 @@ class UserRepository:
             cur = await conn.execute(
                 "SELECT session_version, role FROM users WHERE id = %s", (user_id,)
             )
-            return await cur.fetchone()  # type: ignore[return-value]
+            return await cur.fetchone()
 
     async def record_failed_login(
         self, user_id: str, threshold: int, lockout_s: int
@@ -111,7 +113,7 @@ class UserRepository:
                 (threshold, lockout_s, user_id),
             )
             row = await cur.fetchone()
-        return row["locked_until"] if row else None  # type: ignore[index]
+        return row["locked_until"] if row else None
 
     async def record_login(self, user_id: str, new_hash: str | None = None) -> None:
         async with self.pool.connection() as conn:
@@ -130,7 +132,7 @@ class UserRepository:
                 (user_id,),
             )
             row = await cur.fetchone()
-        return int(row["session_version"]) if row else 0  # type: ignore[index]
+        return int(row["session_version"]) if row else 0
 
     async def update_profile(
         self, user_id: str, name: str | None, preferences: dict[str, Any] | None
@@ -143,7 +145,7 @@ class UserRepository:
                 (name, Jsonb(preferences) if preferences is not None else None, user_id),
             )
             row = await cur.fetchone()
-        return UserRecord.from_row(row) if row else None  # type: ignore[arg-type]
+        return UserRecord.from_row(row) if row else None
 
     async def set_role(self, user_id: str, role: Role) -> UserRecord | None:
         async with self.pool.connection() as conn:
@@ -153,7 +155,7 @@ class UserRepository:
                 (role.value, user_id),
             )
             row = await cur.fetchone()
-        return UserRecord.from_row(row) if row else None  # type: ignore[arg-type]
+        return UserRecord.from_row(row) if row else None
 
     async def page(self, page: int, size: int) -> tuple[list[UserRecord], int]:
         async with self.pool.connection() as conn:
@@ -164,13 +166,14 @@ class UserRepository:
             )
             rows = await cur.fetchall()
             if rows:
-                total = int(rows[0].pop("total"))  # type: ignore[union-attr]
+                total = int(rows[0].pop("total"))
                 for row in rows[1:]:
-                    row.pop("total")  # type: ignore[union-attr]
+                    row.pop("total")
             else:
                 cur = await conn.execute("SELECT count(*) AS n FROM users")
-                total = int((await cur.fetchone())["n"])  # type: ignore[index]
-        return [UserRecord.from_row(r) for r in rows], total  # type: ignore[arg-type]
+                counted = await cur.fetchone()
+                total = int(counted["n"]) if counted else 0
+        return [UserRecord.from_row(r) for r in rows], total
 
 
 def session_bytes(session_version: int, role: str) -> bytes:

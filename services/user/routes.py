@@ -33,15 +33,15 @@ _WRONG_CREDENTIALS = "email or password is incorrect"
 
 
 def get_repo(resources: ResourcesDep) -> UserRepository:
-    return resources.extra["users"]  # type: ignore[no-any-return]
+    return resources.extra["users"]
 
 
 def get_passwords(resources: ResourcesDep) -> Passwords:
-    return resources.extra["passwords"]  # type: ignore[no-any-return]
+    return resources.extra["passwords"]
 
 
 def get_tokens(request: Request) -> TokenCodec:
-    return request.app.state.tokens  # type: ignore[no-any-return]
+    return request.app.state.tokens
 
 
 RepoDep = Annotated[UserRepository, Depends(get_repo)]

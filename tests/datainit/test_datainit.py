@@ -27,8 +27,15 @@ async def datainit_dsn(postgres_dsn: str) -> AsyncIterator[str]:
 
 
 async def _counts(dsn: str) -> dict[str, int]:
-    tables = ["user_db.users", "trip_db.trips", "location_db.places", "ai_db.reviews",
-              "ai_db.preference_profiles", "ai_db.itinerary_templates", "ai_db.seasonal_patterns"]
+    tables = [
+        "user_db.users",
+        "trip_db.trips",
+        "location_db.places",
+        "ai_db.reviews",
+        "ai_db.preference_profiles",
+        "ai_db.itinerary_templates",
+        "ai_db.seasonal_patterns",
+    ]
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
         out = {}
         for table in tables:
@@ -62,8 +69,9 @@ async def test_schema_sample_validate_and_reload(
     assert "all" in capsys.readouterr().out
 
 
-async def test_validation_catches_a_missing_row(datainit_dsn: str,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+async def test_validation_catches_a_missing_row(
+    datainit_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _run("schema", datainit_dsn) == 0
     assert _run("sample", datainit_dsn) == 0
     async with await psycopg.AsyncConnection.connect(datainit_dsn, autocommit=True) as conn:

@@ -27,12 +27,24 @@ def test_refresh_and_access_are_not_interchangeable() -> None:
 
 def test_unknown_role_and_missing_claims_are_refused() -> None:
     now = int(time.time())
-    bad_role = jwt.encode({"sub": "u", "role": "ROOT", "type": "access", "jti": "j",
-                           "iss": "tripgen", "iat": now, "exp": now + 60}, "s" * 40)
+    bad_role = jwt.encode(
+        {
+            "sub": "u",
+            "role": "ROOT",
+            "type": "access",
+            "jti": "j",
+            "iss": "tripgen",
+            "iat": now,
+            "exp": now + 60,
+        },
+        "s" * 40,
+    )
     with pytest.raises(Unauthorized):
         CODEC.verify(bad_role)
-    no_exp = jwt.encode({"sub": "u", "role": "USER", "type": "access", "jti": "j",
-                         "iss": "tripgen", "iat": now}, "s" * 40)
+    no_exp = jwt.encode(
+        {"sub": "u", "role": "USER", "type": "access", "jti": "j", "iss": "tripgen", "iat": now},
+        "s" * 40,
+    )
     with pytest.raises(Unauthorized):
         CODEC.verify(no_exp)
 

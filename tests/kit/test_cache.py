@@ -38,8 +38,9 @@ class FakeRedis:
 
 
 def make(redis: Any, **kw: Any) -> TieredCache:
-    return TieredCache(redis, L1Cache(kw.pop("size", 10), kw.pop("ttl", 300)),
-                       ServiceMetrics("t"), **kw)
+    return TieredCache(
+        redis, L1Cache(kw.pop("size", 10), kw.pop("ttl", 300)), ServiceMetrics("t"), **kw
+    )
 
 
 def test_key_patterns_and_ttls_follow_spec() -> None:

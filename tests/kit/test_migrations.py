@@ -43,8 +43,13 @@ async def test_migrate_is_idempotent_and_detects_edits(tmp_path: Path, postgres_
 
 @pytest.mark.integration
 async def test_failed_migration_rolls_back(tmp_path: Path, postgres_dsn: str) -> None:
-    root = _service(tmp_path, {"001_ok.sql": "CREATE TABLE ok (id int)",
-                               "002_bad.sql": "CREATE TABLE half (id int); SELECT nope"})
+    root = _service(
+        tmp_path,
+        {
+            "001_ok.sql": "CREATE TABLE ok (id int)",
+            "002_bad.sql": "CREATE TABLE half (id int); SELECT nope",
+        },
+    )
     async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
         await conn.execute("DROP SCHEMA IF EXISTS demo_db CASCADE")
     with pytest.raises(MigrationError, match="002_bad failed"):

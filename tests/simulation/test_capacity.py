@@ -33,9 +33,17 @@ def test_wait_quantile_matches_mm1_closed_form() -> None:
 
 def _endpoint(name: str, requests: int, median: float, p95: float) -> EndpointStats:
     return EndpointStats(
-        method="GET", name=name, requests=requests, failures=0, mean_ms=median, min_ms=1,
-        max_ms=p95 * 2, median_ms=median, percentiles_ms={"50": median, "95": p95},
-        rps=requests / 60, failures_per_s=0,
+        method="GET",
+        name=name,
+        requests=requests,
+        failures=0,
+        mean_ms=median,
+        min_ms=1,
+        max_ms=p95 * 2,
+        median_ms=median,
+        percentiles_ms={"50": median, "95": p95},
+        rps=requests / 60,
+        failures_per_s=0,
     )
 
 
@@ -47,14 +55,22 @@ def _results(with_cpu: bool = True) -> LoadResults:
         _endpoint("POST /api/trips", 10_000, 12, 30),
     ]
     return LoadResults(
-        profile="prod", platform="local", users=50, duration_s=60, started_at=start,
-        ended_at=start + timedelta(seconds=60), replicas={"user": 3, "trip": 3, "location": 2},
-        endpoints=endpoints, totals=_endpoint("Aggregated", 100_000, 8, 25),
+        profile="prod",
+        platform="local",
+        users=50,
+        duration_s=60,
+        started_at=start,
+        ended_at=start + timedelta(seconds=60),
+        replicas={"user": 3, "trip": 3, "location": 2},
+        endpoints=endpoints,
+        totals=_endpoint("Aggregated", 100_000, 8, 25),
         resource_usage={
             "location": ServiceUsage(cpu_seconds=30.0, replicas=2),
             "user": ServiceUsage(cpu_seconds=18.0, replicas=3),
             "trip": ServiceUsage(cpu_seconds=12.0, replicas=3),
-        } if with_cpu else {},
+        }
+        if with_cpu
+        else {},
     )
 
 
@@ -101,7 +117,8 @@ def test_cli_writes_a_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "phase 1" in capsys.readouterr().out
 
 
-def test_cli_without_a_run_is_a_clear_error(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_without_a_run_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--results", str(tmp_path / "none.json")]) == 2
     assert "no measured run" in capsys.readouterr().out

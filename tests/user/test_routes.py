@@ -26,7 +26,10 @@ async def test_register_returns_the_public_profile(client: httpx.AsyncClient) ->
     assert body["email"] == email and body["role"] == "USER" and body["name"] == "Mina"
     assert "password" not in r.text and "hash" not in r.text
     assert body["preferences"] == {
-        "preferred_categories": [], "pace": "normal", "budget": "medium", "mobility": "transit"
+        "preferred_categories": [],
+        "pace": "normal",
+        "budget": "medium",
+        "mobility": "transit",
     }
 
 
@@ -212,7 +215,8 @@ async def test_role_change_ends_the_target_session(
     user = await repo.by_email(email)
     assert user
     r = await client.patch(
-        f"/api/users/{user.id}/role", headers=bearer(admin["access_token"]),
+        f"/api/users/{user.id}/role",
+        headers=bearer(admin["access_token"]),
         json={"role": "POWER_USER"},
     )
     assert r.status_code == 200 and r.json()["role"] == "POWER_USER"

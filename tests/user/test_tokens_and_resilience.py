@@ -26,8 +26,16 @@ def _b64(data: dict[str, object]) -> str:
 
 async def test_expired_token_is_refused(client: httpx.AsyncClient) -> None:
     now = int(time.time())
-    claims = {"sub": "x", "role": "USER", "sv": 0, "type": "access", "jti": "j", "iss": "tripgen",
-              "iat": now - 3600, "exp": now - 60}
+    claims = {
+        "sub": "x",
+        "role": "USER",
+        "sv": 0,
+        "type": "access",
+        "jti": "j",
+        "iss": "tripgen",
+        "iat": now - 3600,
+        "exp": now - 60,
+    }
     token = jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256")
     r = await client.get("/api/users/me", headers=bearer(token))
     assert r.status_code == 401 and "expired" in r.json()["detail"]
@@ -52,8 +60,16 @@ async def test_alg_none_token_is_refused(client: httpx.AsyncClient) -> None:
 
 async def test_token_signed_with_another_key_is_refused(client: httpx.AsyncClient) -> None:
     now = int(time.time())
-    claims = {"sub": "x", "role": "ADMIN", "sv": 0, "type": "access", "jti": "j",
-              "iss": "tripgen", "iat": now, "exp": now + 60}
+    claims = {
+        "sub": "x",
+        "role": "ADMIN",
+        "sv": 0,
+        "type": "access",
+        "jti": "j",
+        "iss": "tripgen",
+        "iat": now,
+        "exp": now + 60,
+    }
     token = jwt.encode(claims, "another-secret-of-sufficient-length-000", algorithm="HS256")
     assert (await client.get("/api/users", headers=bearer(token))).status_code == 401
 
