@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
 from services.kit import health
-from services.kit.auth import TokenCodec
+from services.kit.auth import ServiceCredentials, TokenCodec
 from services.kit.cache import L1Cache, TieredCache
 from services.kit.db import open_pool, schema_of
 from services.kit.errors import install_error_handlers
@@ -110,6 +110,9 @@ def create_service_app(
     )
     app.state.metrics = metrics
     app.state.tokens = token_codec(settings)
+    # Calls a service makes on its own behalf (not forwarding a user) carry this token, so they
+    # do not count against any user's rate limit.
+    app.state.service_auth = ServiceCredentials(app.state.tokens, name)
     app.state.started = False
     app.state.health_checks = {}
     install_error_handlers(app)

@@ -153,4 +153,21 @@ def service_token(codec: TokenCodec, service: str) -> str:
     return codec.issue(f"service:{service}", Role.USER, 0, "access")
 
 
+class ServiceCredentials:
+    """A service's own bearer header, reissued shortly before it expires (one per process)."""
+
+    def __init__(self, codec: TokenCodec, service: str, renew_before_s: int = 60) -> None:
+        self.codec = codec
+        self.service = service
+        self.renew_before_s = min(renew_before_s, codec.access_ttl_s // 2)
+        self._header = ""
+        self._expires_at = 0.0
+
+    def authorization(self) -> str:
+        if time.time() >= self._expires_at - self.renew_before_s:
+            self._header = f"Bearer {service_token(self.codec, self.service)}"
+            self._expires_at = time.time() + self.codec.access_ttl_s
+        return self._header
+
+
 AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]

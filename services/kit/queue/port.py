@@ -34,7 +34,8 @@ AI_SCHEDULE_QUEUE = "ai-schedule-generation"
 LOCATION_SEARCH_QUEUE = "location-search"
 NOTIFICATION_QUEUE = "notification"
 TRIP_EVENTS_TOPIC = "trip-events"
-TRIP_EVENTS_SUBSCRIPTIONS = ("audit", "monitoring", "analytics")
+# SPEC.md names audit, monitoring, analytics; trip-sync feeds trip-service's schedule read model.
+TRIP_EVENTS_SUBSCRIPTIONS = ("audit", "monitoring", "analytics", "trip-sync")
 DEFAULT_TOPICS: Mapping[str, Collection[str]] = {TRIP_EVENTS_TOPIC: TRIP_EVENTS_SUBSCRIPTIONS}
 
 DEAD_LETTER_SUFFIX = "/$deadletterqueue"

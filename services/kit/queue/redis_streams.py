@@ -14,6 +14,7 @@ message made available by a lock expiry, an abandon, or a session becoming free.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -352,4 +353,9 @@ class RedisStreamsQueue:
         try:
             yield
         except (RedisConnectionError, RedisTimeoutError) as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # redis-py can turn a cancellation into a read timeout; a consumer being shut
+                # down must see the cancellation, not a retryable outage.
+                raise asyncio.CancelledError from exc
             raise QueueUnavailableError(f"Redis unreachable for {entity}: {exc}") from exc

@@ -22,6 +22,7 @@ from services.kit.queue import (
     RedisStreamsQueue,
     dead_letter_queue_name,
 )
+from services.kit.queue.port import TRIP_EVENTS_SUBSCRIPTIONS
 from simulation.backing import BackingServices, RedisServer, scratch_root
 
 pytestmark = pytest.mark.integration
@@ -77,17 +78,18 @@ async def test_topic_entries_go_once_every_subscription_settled(
     stream = f"{prefix}{{trip-events}}"
     for n in range(3):
         await queue.publish("trip-events", {"n": n}, message_id=f"e{n}")
-    for subscription in ("audit", "monitoring"):
+    *others, last = TRIP_EVENTS_SUBSCRIPTIONS
+    for subscription in others:
         for message in await queue.receive("trip-events", 10, subscription=subscription):
             await queue.complete(message)
-    assert await client.xlen(stream) == 3  # analytics has not read them yet
-    [first, *rest] = await queue.receive("trip-events", 10, subscription="analytics")
+    assert await client.xlen(stream) == 3  # the last subscription has not read them yet
+    [first, *rest] = await queue.receive("trip-events", 10, subscription=last)
     await queue.complete(first)
     assert await client.xlen(stream) == 2
     for message in rest:
         await queue.complete(message)
     assert await client.xlen(stream) == 0
-    assert await queue.queue_length("trip-events", subscription="analytics") == 0
+    assert await queue.queue_length("trip-events", subscription=last) == 0
 
 
 async def test_close_forgets_an_idle_consumer(client: aioredis.Redis, prefix: str) -> None:

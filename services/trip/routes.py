@@ -1,0 +1,350 @@
+"""trip-service routes under /api/trips: trips, members, schedule requests and their status.
+
+Visibility: a trip exists for its owner and its members only; anyone else gets 404, so a
+stranger cannot even learn that it exists. Editors change the trip and request schedules;
+only the owner deletes it and manages members; viewers read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from services.kit.auth import CurrentUser
+from services.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from services.kit.ratelimit import RateLimited
+from services.kit.resources import ResourcesDep
+from services.trip.locations import LocationClient
+from services.trip.messages import EventType, schedule_request, schedule_requested, trip_event
+from services.trip.outbox import OutboxRelay
+from services.trip.repository import TripAccess, TripRepository
+from services.trip.schemas import (
+    MemberCreate,
+    MemberPublic,
+    ScheduleAccepted,
+    SchedulePublic,
+    SchedulesPage,
+    ScheduleSummary,
+    TripCreate,
+    TripPublic,
+    TripRole,
+    TripsPage,
+    TripUpdate,
+    date_span_problem,
+)
+from services.trip.settings import TripSettings
+
+router = APIRouter(prefix="/api/trips", tags=["trips"], dependencies=[RateLimited])
+_EDITORS = (TripRole.OWNER, TripRole.EDITOR)
+
+
+def get_repo(resources: ResourcesDep) -> TripRepository:
+    return resources.extra["trips"]
+
+
+def get_relay(resources: ResourcesDep) -> OutboxRelay:
+    return resources.extra["outbox"]
+
+
+def get_locations(resources: ResourcesDep) -> LocationClient:
+    settings: TripSettings = resources.settings  # type: ignore[assignment]
+    return LocationClient(
+        resources.http, settings.location_url, resources.cache, settings.cities_cache_version
+    )
+
+
+def caller_id(principal: CurrentUser) -> str:
+    """The caller's user id; a service token (`sub` = `service:<name>`) owns no trips."""
+    try:
+        return str(UUID(principal.user_id))
+    except ValueError as exc:
+        raise Forbidden("trips belong to user accounts; this token is not one") from exc
+
+
+RepoDep = Annotated[TripRepository, Depends(get_repo)]
+RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
+LocationsDep = Annotated[LocationClient, Depends(get_locations)]
+Caller = Annotated[str, Depends(caller_id)]
+Page = Annotated[int, Query(ge=1, le=100_000)]
+Size = Annotated[int, Query(ge=1, le=100)]
+
+
+async def _visible(repo: TripRepository, trip_id: UUID, user_id: str) -> TripAccess:
+    access = await repo.visible_trip(str(trip_id), user_id)
+    if access is None:
+        raise NotFound(f"no trip {trip_id}")
+    return access
+
+
+def _require(access: TripAccess, allowed: tuple[TripRole, ...], action: str) -> None:
+    if access.role not in allowed:
+        raise Forbidden(f"a trip {access.role.value} cannot {action}")
+
+
+def _public(access: TripAccess) -> TripPublic:
+    return TripPublic.model_validate(access.trip.public(access.role))
+
+
+async def _check_destination(
+    locations: LocationClient,
+    authorization: str | None,
+    city: str | None,
+    must_visit: list[str] | None,
+) -> tuple[str | None, list[FieldError]]:
+    """Ask location-service about the city and places; (canonical city, field errors)."""
+
+    async def no_city() -> str | None:
+        return None
+
+    async def no_places() -> list[str]:
+        return []
+
+    canonical, unknown = await asyncio.gather(
+        locations.canonical_city(city, authorization) if city is not None else no_city(),
+        locations.unknown_places(must_visit, authorization) if must_visit else no_places(),
+    )
+    errors: list[FieldError] = []
+    if city is not None and canonical is None:
+        errors.append(FieldError(field="destination_city", message=f"unknown city {city!r}"))
+    if unknown:
+        errors.append(
+            FieldError(field="must_visit", message=f"unknown places: {', '.join(unknown)}")
+        )
+    return canonical, errors
+
+
+def _invalid(errors: list[FieldError]) -> Unprocessable:
+    return Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
+
+
+# -- trips ------------------------------------------------------------------------------------
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create a trip (I am its owner)")
+async def create_trip(
+    body: TripCreate,
+    caller: Caller,
+    request: Request,
+    response: Response,
+    repo: RepoDep,
+    relay: RelayDep,
+    locations: LocationsDep,
+) -> TripPublic:
+    city, errors = await _check_destination(
+        locations,
+        request.app.state.service_auth.authorization(),
+        body.destination_city,
+        body.must_visit,
+    )
+    if errors:
+        raise _invalid(errors)
+    fields: dict[str, Any] = {**body.model_dump(mode="json"), "destination_city": city}
+    trip_id = str(uuid.uuid4())
+    event = trip_event(EventType.TRIP_CREATED, trip_id, {"owner_id": caller, **fields})
+    trip = await repo.create_trip(trip_id, caller, fields, [event])
+    relay.wake()
+    response.headers["Location"] = f"{router.prefix}/{trip.id}"
+    return _public(TripAccess(trip, TripRole.OWNER))
+
+
+@router.get("", summary="My trips and trips shared with me, newest first")
+async def list_trips(caller: Caller, repo: RepoDep, page: Page = 1, size: Size = 20) -> TripsPage:
+    trips, total = await repo.visible_trips(caller, page, size)
+    return TripsPage(items=[_public(a) for a in trips], total=total, page=page, size=size)
+
+
+@router.get("/{trip_id}", summary="One trip (owner and members)")
+async def get_trip(trip_id: UUID, caller: Caller, repo: RepoDep) -> TripPublic:
+    return _public(await _visible(repo, trip_id, caller))
+
+
+@router.patch("/{trip_id}", summary="Change a trip (owner and editors)")
+async def update_trip(
+    trip_id: UUID,
+    body: TripUpdate,
+    caller: Caller,
+    request: Request,
+    repo: RepoDep,
+    relay: RelayDep,
+    locations: LocationsDep,
+) -> TripPublic:
+    access = await _visible(repo, trip_id, caller)
+    _require(access, _EDITORS, "edit it")
+    trip = access.trip
+    if body.version is not None and body.version != trip.version:
+        raise Conflict(f"the trip is at version {trip.version}, not {body.version}; reload it")
+    changes = body.changes()
+    if not changes:
+        return _public(access)
+    errors: list[FieldError] = []
+    start = date.fromisoformat(changes["start_date"]) if "start_date" in changes else None
+    end = date.fromisoformat(changes["end_date"]) if "end_date" in changes else None
+    if problem := date_span_problem(start or trip.start_date, end or trip.end_date):
+        field = "end_date" if end is not None else "start_date"
+        errors.append(FieldError(field=field, message=problem))
+    city, location_errors = await _check_destination(
+        locations,
+        request.app.state.service_auth.authorization(),
+        changes.get("destination_city"),
+        changes.get("must_visit"),
+    )
+    errors += location_errors
+    if errors:
+        raise _invalid(errors)
+    if city is not None:
+        changes["destination_city"] = city
+    event = trip_event(
+        EventType.TRIP_UPDATED,
+        trip.id,
+        {"updated_by": caller, "version": trip.version + 1, "changes": changes},
+    )
+    updated = await repo.update_trip(trip.id, trip.version, changes, [event])
+    if updated is None:
+        await _visible(repo, trip_id, caller)  # 404 when it was deleted meanwhile
+        raise Conflict("the trip changed while this update was checked; reload it and retry")
+    relay.wake()
+    return _public(TripAccess(updated, access.role))
+
+
+@router.delete(
+    "/{trip_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a trip (owner)"
+)
+async def delete_trip(trip_id: UUID, caller: Caller, repo: RepoDep, relay: RelayDep) -> Response:
+    access = await _visible(repo, trip_id, caller)
+    _require(access, (TripRole.OWNER,), "delete it")
+    event = trip_event(
+        EventType.TRIP_DELETED,
+        access.trip.id,
+        {"deleted_by": caller, "owner_id": access.trip.owner_id, "title": access.trip.title},
+    )
+    if not await repo.delete_trip(access.trip.id, [event]):
+        raise NotFound(f"no trip {trip_id}")
+    relay.wake()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- members ----------------------------------------------------------------------------------
+
+
+@router.get("/{trip_id}/members", summary="The owner and the members of a trip")
+async def list_members(trip_id: UUID, caller: Caller, repo: RepoDep) -> list[MemberPublic]:
+    access = await _visible(repo, trip_id, caller)
+    return [MemberPublic.model_validate(m.public()) for m in await repo.members(access.trip.id)]
+
+
+@router.post(
+    "/{trip_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    summary="Invite a user as editor or viewer, or change their role (owner)",
+    responses={200: {"description": "The user was a member already; their role was changed"}},
+)
+async def put_member(
+    trip_id: UUID,
+    body: MemberCreate,
+    caller: Caller,
+    response: Response,
+    repo: RepoDep,
+    relay: RelayDep,
+) -> MemberPublic:
+    access = await _visible(repo, trip_id, caller)
+    _require(access, (TripRole.OWNER,), "manage members")
+    user_id = str(body.user_id)
+    if user_id == access.trip.owner_id:
+        raise Unprocessable(
+            "user_id: the owner is on the trip already",
+            errors=[FieldError(field="user_id", message="the owner is on the trip already")],
+        )
+    event = trip_event(
+        EventType.TRIP_UPDATED,
+        access.trip.id,
+        {"updated_by": caller, "member_set": {"user_id": user_id, "role": body.role.value}},
+    )
+    result = await repo.put_member(access.trip.id, user_id, body.role, [event])
+    if result is None:
+        raise NotFound(f"no trip {trip_id}")
+    member, added = result
+    relay.wake()
+    if not added:
+        response.status_code = status.HTTP_200_OK
+    return MemberPublic.model_validate(member.public())
+
+
+@router.delete(
+    "/{trip_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a member (owner)",
+)
+async def remove_member(
+    trip_id: UUID, user_id: UUID, caller: Caller, repo: RepoDep, relay: RelayDep
+) -> Response:
+    access = await _visible(repo, trip_id, caller)
+    _require(access, (TripRole.OWNER,), "manage members")
+    if str(user_id) == access.trip.owner_id:
+        raise Conflict("the owner cannot be removed from their trip; delete the trip instead")
+    event = trip_event(
+        EventType.TRIP_UPDATED,
+        access.trip.id,
+        {"updated_by": caller, "member_removed": {"user_id": str(user_id)}},
+    )
+    if not await repo.remove_member(access.trip.id, str(user_id), [event]):
+        raise NotFound(f"user {user_id} is not a member of this trip")
+    relay.wake()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- schedules --------------------------------------------------------------------------------
+
+
+@router.post(
+    "/{trip_id}/schedules",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ask the AI service for an itinerary of this trip (owner and editors)",
+)
+async def request_schedule(
+    trip_id: UUID, caller: Caller, response: Response, repo: RepoDep, relay: RelayDep
+) -> ScheduleAccepted:
+    access = await _visible(repo, trip_id, caller)
+    _require(access, _EDITORS, "request schedules")
+    schedule = await repo.create_schedule(
+        str(uuid.uuid4()),
+        access.trip.id,
+        caller,
+        lambda trip, schedule: [
+            schedule_request(trip, schedule),
+            schedule_requested(trip, schedule),
+        ],
+    )
+    if schedule is None:
+        raise NotFound(f"no trip {trip_id}")
+    relay.wake()
+    response.headers["Location"] = f"{router.prefix}/{trip_id}/schedules/{schedule.id}"
+    return ScheduleAccepted(schedule_id=UUID(schedule.id))
+
+
+@router.get("/{trip_id}/schedules", summary="The trip's schedules, newest first")
+async def list_schedules(
+    trip_id: UUID, caller: Caller, repo: RepoDep, page: Page = 1, size: Size = 20
+) -> SchedulesPage:
+    access = await _visible(repo, trip_id, caller)
+    schedules, total = await repo.schedules(access.trip.id, page, size)
+    items = [ScheduleSummary.model_validate(s.public(with_itinerary=False)) for s in schedules]
+    return SchedulesPage(items=items, total=total, page=page, size=size)
+
+
+@router.get(
+    "/{trip_id}/schedules/{schedule_id}",
+    summary="A schedule's status, and its itinerary once it is done",
+)
+async def get_schedule(
+    trip_id: UUID, schedule_id: UUID, caller: Caller, repo: RepoDep
+) -> SchedulePublic:
+    access = await _visible(repo, trip_id, caller)
+    schedule = await repo.schedule(access.trip.id, str(schedule_id))
+    if schedule is None:
+        raise NotFound(f"no schedule {schedule_id} for this trip")
+    return SchedulePublic.model_validate(schedule.public())

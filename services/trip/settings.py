@@ -1,0 +1,27 @@
+"""trip-service settings (`TRIPGEN_TRIP_*`, falling back to `TRIPGEN_*`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from services.kit.settings import ServiceSettings, service_settings_config
+
+
+class TripSettings(ServiceSettings):
+    service_name: ClassVar[str] = "trip"
+    model_config = service_settings_config("trip")
+
+    # The relay also wakes at once after each commit; the interval bounds the delay for rows
+    # another replica committed or that failed to send while Redis was down.
+    outbox_relay_interval_s: float = Field(1.0, gt=0)
+    outbox_batch_size: int = Field(100, ge=1, le=1000)
+    # Sent rows are kept this long for inspection, then deleted by the relay.
+    outbox_retention_s: int = Field(24 * 3600, ge=60)
+    # Tasks consuming the `trip-sync` subscription of `trip-events` in each replica.
+    events_consumer_concurrency: int = Field(2, ge=0, le=32)
+    events_receive_max: int = Field(10, ge=1, le=100)
+    events_receive_wait_s: float = Field(1.0, gt=0)
+    # Version part of the `static:cities:{version}` key: bump it to drop every cached city list.
+    cities_cache_version: str = "v1"

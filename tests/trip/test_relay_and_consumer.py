@@ -1,0 +1,273 @@
+"""The outbox relay's ordering and locking (real PostgreSQL), and how the trip-sync consumer
+settles each kind of message (a recording queue, so every settlement can be checked)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pytest
+from psycopg import OperationalError
+
+from services.kit.db import open_pool
+from services.kit.metrics import ServiceMetrics
+from services.kit.queue import QueuePort, QueueUnavailableError, ReceivedMessage
+from services.trip import events
+from services.trip.events import MalformedEvent, ScheduleEventConsumer, parse_schedule_event
+from services.trip.outbox import OutboxRelay
+from services.trip.repository import OutboxMessage, Pool, TripRepository
+from services.trip.schemas import ScheduleStatus
+
+
+class RecordingQueue:
+    """Records what the relay sends and how the consumer settles; can refuse some sends."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.refuse = refuse or set()  # message ids refused (once each)
+        self.sent: list[tuple[str, str, dict[str, Any], str | None]] = []
+        self.settled: list[tuple[str, str]] = []
+
+    async def send(
+        self, queue: str, body: Mapping[str, Any], *, message_id: str, session_id: str | None = None
+    ) -> None:
+        if message_id in self.refuse:
+            self.refuse.discard(message_id)
+            raise QueueUnavailableError("Redis unreachable")
+        self.sent.append((queue, message_id, dict(body), session_id))
+
+    async def publish(self, topic: str, body: Mapping[str, Any], *, message_id: str) -> None:
+        await self.send(topic, body, message_id=message_id)
+
+    async def complete(self, message: ReceivedMessage) -> None:
+        self.settled.append(("complete", message.message_id))
+
+    async def abandon(self, message: ReceivedMessage) -> None:
+        self.settled.append(("abandon", message.message_id))
+
+    async def dead_letter(
+        self, message: ReceivedMessage, reason: str, description: str = ""
+    ) -> None:
+        self.settled.append(("dead_letter", message.message_id))
+
+
+class FlakyRepository:
+    """advance_schedule fails like a database that went away, `failures` times."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.applied: list[tuple[str, ScheduleStatus, Any, Any]] = []
+
+    async def advance_schedule(
+        self, schedule_id: str, status: ScheduleStatus, *, itinerary: Any = None, error: Any = None
+    ) -> bool:
+        if self.failures:
+            self.failures -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        self.applied.append((schedule_id, status, itinerary, error))
+        return True
+
+
+def received(body: dict[str, Any]) -> ReceivedMessage:
+    return ReceivedMessage(
+        message_id=str(uuid.uuid4()),
+        body=body,
+        session_id=None,
+        delivery_count=1,
+        enqueued_at=datetime.now(UTC),
+        queue="trip-events/subscriptions/trip-sync",
+    )
+
+
+def event(event_type: str, schedule_id: str | None = None, **data: Any) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "trip_id": str(uuid.uuid4()),
+        "schedule_id": schedule_id or str(uuid.uuid4()),
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+
+
+def consumer(repo: Any, queue: RecordingQueue) -> ScheduleEventConsumer:
+    return ScheduleEventConsumer(
+        repo,
+        cast(QueuePort, queue),
+        ServiceMetrics("trip"),
+        concurrency=1,
+        receive_max=1,
+        receive_wait_s=0.1,
+    )
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def test_parse_reads_the_three_schedule_events() -> None:
+    sid = str(uuid.uuid4())
+    ready = parse_schedule_event(event("schedule.ready", sid, itinerary={"days": []}))
+    assert ready is not None and ready.status is ScheduleStatus.DONE
+    assert ready.itinerary == {"days": []} and ready.schedule_id == sid
+    failed = parse_schedule_event(event("schedule.failed", sid, reason="solver timed out"))
+    assert failed is not None and failed.error == "solver timed out" and failed.itinerary is None
+    bare = parse_schedule_event(event("schedule.failed", sid))
+    assert bare is not None and bare.error == "generation failed"
+    running = parse_schedule_event(event("schedule.running", sid, itinerary={"ignored": 1}))
+    assert running is not None and running.status is ScheduleStatus.RUNNING
+    assert running.itinerary is None
+
+
+@pytest.mark.parametrize(
+    "kind", ["trip.created", "trip.updated", "trip.deleted", "schedule.requested"]
+)
+def test_parse_ignores_events_trip_service_wrote(kind: str) -> None:
+    assert parse_schedule_event(event(kind)) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "schedule.exploded", "schedule_id": str(uuid.uuid4())},
+        {"schedule_id": str(uuid.uuid4())},
+        {"type": "schedule.running", "schedule_id": "not-a-uuid"},
+        {"type": "schedule.running"},
+        {"type": "schedule.ready", "schedule_id": str(uuid.uuid4()), "data": {}},
+        {"type": "schedule.ready", "schedule_id": str(uuid.uuid4()), "data": {"itinerary": [1]}},
+        {"type": "schedule.running", "schedule_id": str(uuid.uuid4()), "data": "x"},
+    ],
+)
+def test_parse_refuses_malformed_events(body: dict[str, Any]) -> None:
+    with pytest.raises(MalformedEvent):
+        parse_schedule_event(body)
+
+
+# -- settling ------------------------------------------------------------------------------------
+
+
+async def test_an_applied_event_is_completed() -> None:
+    queue, repo = RecordingQueue(), FlakyRepository()
+    message = received(event("schedule.ready", itinerary={"days": []}))
+    assert await consumer(repo, queue).handle(message) == "applied"
+    assert queue.settled == [("complete", message.message_id)]
+    assert repo.applied[0][1] is ScheduleStatus.DONE
+
+
+async def test_a_database_outage_abandons_the_message_for_redelivery(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "_UNAVAILABLE_PAUSE_S", 0.0)
+    queue, repo = RecordingQueue(), FlakyRepository(failures=1)
+    handler = consumer(repo, queue)
+    message = received(event("schedule.running"))
+    assert await handler.handle(message) == "abandoned"
+    assert queue.settled == [("abandon", message.message_id)]
+    # The redelivery finds the database back and applies it.
+    assert await handler.handle(message) == "applied"
+    assert queue.settled[-1] == ("complete", message.message_id)
+
+
+async def test_malformed_events_are_dead_lettered_and_others_ignored() -> None:
+    queue, repo = RecordingQueue(), FlakyRepository()
+    handler = consumer(repo, queue)
+    bad = received({"type": "schedule.ready", "schedule_id": "nope"})
+    other = received(event("trip.created"))
+    assert await handler.handle(bad) == "dead-lettered"
+    assert await handler.handle(other) == "ignored"
+    assert queue.settled == [("dead_letter", bad.message_id), ("complete", other.message_id)]
+    assert repo.applied == []
+
+
+# -- the relay (real PostgreSQL) -----------------------------------------------------------------
+
+
+@pytest.fixture
+async def trip_pool(trip_schema: str) -> AsyncIterator[Pool]:
+    pool = await open_pool(trip_schema, schema="trip_db", min_size=1, max_size=4, wait=True)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def _trip_with_messages(repo: TripRepository, entity: str, count: int) -> list[str]:
+    ids = [f"{entity}-{n}" for n in range(count)]
+    messages = [
+        OutboxMessage("queue", entity, mid, {"n": n}, session_id=entity)
+        for n, mid in enumerate(ids)
+    ]
+    fields = {
+        "title": "relay",
+        "destination_city": "Seoul",
+        "start_date": "2026-04-01",
+        "end_date": "2026-04-01",
+        "travellers": 1,
+        "budget": "low",
+        "pace": "normal",
+        "mode": "walk",
+    }
+    await repo.create_trip(str(uuid.uuid4()), str(uuid.uuid4()), fields, messages)
+    return ids
+
+
+def relay(repo: TripRepository, queue: RecordingQueue, batch_size: int = 100) -> OutboxRelay:
+    return OutboxRelay(
+        repo,
+        cast(QueuePort, queue),
+        ServiceMetrics("trip"),
+        interval_s=0.1,
+        batch_size=batch_size,
+        retention_s=60,
+    )
+
+
+@pytest.mark.integration
+async def test_the_relay_stops_at_a_refused_message_and_keeps_the_order(
+    trip_pool: Pool,
+) -> None:
+    repo = TripRepository(trip_pool)
+    entity = f"test-relay-{uuid.uuid4().hex[:8]}"
+    ids = await _trip_with_messages(repo, entity, 3)
+    queue = RecordingQueue(refuse={ids[1]})
+    outbox = relay(repo, queue)
+
+    await outbox.relay_once()
+    assert [mid for q, mid, _, _ in queue.sent if q == entity] == ids[:1]
+    await outbox.relay_once()
+    mine = [(mid, body, sid) for q, mid, body, sid in queue.sent if q == entity]
+    assert mine == [
+        (ids[0], {"n": 0}, entity),
+        (ids[1], {"n": 1}, entity),
+        (ids[2], {"n": 2}, entity),
+    ]
+    await outbox.relay_once()  # everything was marked sent: nothing goes twice
+    assert len([1 for q, *_ in queue.sent if q == entity]) == 3
+
+
+@pytest.mark.integration
+async def test_one_relay_at_a_time_across_replicas(trip_pool: Pool) -> None:
+    repo = TripRepository(trip_pool)
+    entity = f"test-relay-{uuid.uuid4().hex[:8]}"
+    await _trip_with_messages(repo, entity, 2)
+    queue = RecordingQueue()
+    async with repo.unsent_outbox(10) as held:  # another replica's relay, mid-pass
+        assert held.rows
+        assert await relay(repo, queue).relay_once() == (0, False)
+    published, _ = await relay(repo, queue).relay_once()
+    assert published >= 2
+
+
+@pytest.mark.integration
+async def test_a_full_batch_says_more_may_be_waiting(trip_pool: Pool) -> None:
+    repo = TripRepository(trip_pool)
+    entity = f"test-relay-{uuid.uuid4().hex[:8]}"
+    await _trip_with_messages(repo, entity, 3)
+    queue = RecordingQueue()
+    outbox = relay(repo, queue, batch_size=2)
+    assert await outbox.relay_once() == (2, True)
+    published, more = await outbox.relay_once()
+    assert published >= 1
+    while more:
+        _, more = await outbox.relay_once()
+    assert len([1 for q, *_ in queue.sent if q == entity]) == 3

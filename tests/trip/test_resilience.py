@@ -1,0 +1,126 @@
+"""Outages: Redis stopped mid-test (the outbox delivers later), location-service down (503),
+and the replica's metrics (active_connections for the HPA, the relay's counters)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from services.kit.queue import TRIP_EVENTS_TOPIC, QueuePort
+from services.trip.repository import TripRepository
+from services.trip.settings import TripSettings
+from simulation.backing import BackingServices
+from tests.trip.conftest import (
+    FakeLocationService,
+    TripService,
+    collect,
+    eventually,
+    running,
+    trip_payload,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_trip_created_while_redis_is_down_is_announced_once_redis_is_back(
+    service: TripService, queue: QueuePort, backing: BackingServices
+) -> None:
+    _, auth = service.user()
+    repo: TripRepository = service.app.state.resources.extra["trips"]
+    backing.redis.stop()
+    try:
+        r = await service.client.post("/api/trips", json=trip_payload(), headers=auth)
+        assert r.status_code == 201, r.text
+        trip = r.json()
+        got = await service.client.get(f"/api/trips/{trip['id']}", headers=auth)
+        assert got.status_code == 200
+        await asyncio.sleep(0.3)  # a few relay passes fail meanwhile
+        assert await repo.unsent_outbox_count() >= 1
+    finally:
+        backing.redis.start()
+    [event] = await collect(
+        queue,
+        TRIP_EVENTS_TOPIC,
+        lambda m: m.body.get("trip_id") == trip["id"],
+        subscription="audit",
+        timeout_s=15,
+    )
+    assert event.body["type"] == "trip.created"
+
+    async def drained() -> bool:
+        return await repo.unsent_outbox_count() == 0
+
+    await eventually(drained)
+    metrics = (await service.client.get("/metrics")).text
+    assert 'outbox_relay_stalls_total{cause="queue"}' in metrics
+
+
+@pytest.mark.parametrize("failure", ["down", "500", "401"])
+async def test_location_service_failing_is_503_with_retry_after(
+    service: TripService, failure: str
+) -> None:
+    _, auth = service.user()
+    trip = await service.create_trip(auth)
+    if failure == "down":
+        service.location.down = True
+    else:
+        service.location.status = int(failure)
+    r = await service.client.post("/api/trips", json=trip_payload(), headers=auth)
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "5"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "location-service" in r.json()["detail"]
+    r = await service.client.patch(
+        f"/api/trips/{trip['id']}", json={"must_visit": ["seoul-n-seoul-tower"]}, headers=auth
+    )
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    # Nothing half-done: the failed create left no trip, the failed update no change.
+    listed = (await service.client.get("/api/trips", headers=auth)).json()
+    assert listed["total"] == 1 and listed["items"][0]["must_visit"] == trip["must_visit"]
+    # Changes that need no location check still work.
+    r = await service.client.patch(
+        f"/api/trips/{trip['id']}", json={"pace": "relaxed"}, headers=auth
+    )
+    assert r.status_code == 200
+
+
+async def test_an_uncached_city_list_with_location_service_down_is_503(
+    trip_settings: Callable[..., TripSettings], clean_redis: str
+) -> None:
+    # A fresh app (empty L1) on a flushed Redis (empty L2): the city list must come from HTTP.
+    async with running(trip_settings(), FakeLocationService(down=True)) as service:
+        _, auth = service.user()
+        body = trip_payload(must_visit=[])
+        r = await service.client.post("/api/trips", json=body, headers=auth)
+        assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+        assert service.location.count("/api/locations/cities") == 1
+        service.location.down = False
+        assert (await service.client.post("/api/trips", json=body, headers=auth)).status_code == 201
+
+
+async def test_active_connections_counts_requests_in_flight(service: TripService) -> None:
+    _, auth = service.user()
+    await service.create_trip(auth)
+    service.location.gate = asyncio.Event()  # the next create waits inside location-service
+    service.location.entered.clear()
+    pending = asyncio.create_task(
+        service.client.post("/api/trips", json=trip_payload(), headers=auth)
+    )
+    await asyncio.wait_for(service.location.entered.wait(), 5)
+    during = (await service.client.get("/metrics")).text
+    service.location.gate.set()
+    assert (await pending).status_code == 201
+    after = (await service.client.get("/metrics")).text
+    assert "active_connections 1.0" in during
+    assert "active_connections 0.0" in after
+    assert 'outbox_relayed_total{entity="trip-events"}' in after
+
+
+async def test_health_and_openapi(service: TripService) -> None:
+    for path in ("", "/liveness", "/readiness", "/startup"):
+        r = await service.client.get(f"/actuator/health{path}")
+        assert r.status_code == 200 and r.json()["status"] == "UP", path
+    spec = (await service.client.get("/api/trips/openapi.json")).json()
+    assert "/api/trips/{trip_id}/schedules/{schedule_id}" in spec["paths"]
