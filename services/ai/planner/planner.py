@@ -1,0 +1,252 @@
+"""`plan_itinerary`: places + trip → a verified itinerary. The only entry point ai-service needs.
+
+Pipeline: candidates (windows, must-visit checks) → pre-filter (top K) → travel matrix → solver
+(which places, which day, what order) → scheduler (exact times, meals) → output models →
+`verify_itinerary`. A plan that fails the checker is never returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from services.ai.planner.candidates import (
+    Candidate,
+    build_candidates,
+    candidate_limit,
+    prefilter,
+)
+from services.ai.planner.checker import verify_itinerary
+from services.ai.planner.errors import (
+    MustVisitUnreachableError,
+    SolverTimeout,
+    TooManyMustVisitsError,
+)
+from services.ai.planner.hours import DayRules, day_rules, to_datetime, weekday_of
+from services.ai.planner.models import (
+    LODGING_ID,
+    DayPlan,
+    Itinerary,
+    Leg,
+    Meal,
+    Place,
+    Totals,
+    TripRequest,
+    Visit,
+    format_hhmm,
+)
+from services.ai.planner.schedule import DaySchedule, fits_alone, schedule_day
+from services.ai.planner.scoring import PRIZE_UNITS
+from services.ai.planner.seed import route_starts
+from services.ai.planner.solver import RouteSolution, SolverOptions, solve
+from services.ai.planner.travel import Hop, travel_matrix
+
+
+def plan_itinerary(
+    places: Sequence[Place],
+    trip: TripRequest,
+    *,
+    time_limit_s: float | None = None,
+    options: SolverOptions | None = None,
+) -> Itinerary:
+    """Plan `trip` over `places`; `time_limit_s` overrides `options.time_limit_s`.
+
+    Raises a `PlanningError` subclass when the request cannot be planned, `SolverTimeout` when
+    no plan was found in time, `ItineraryViolation` if the result failed the checker (a bug).
+    """
+    started = time.perf_counter()
+    opts = options or SolverOptions()
+    if time_limit_s is not None:
+        opts = replace(opts, time_limit_s=time_limit_s)
+
+    rules = day_rules(trip)
+    everything = _feasible_days(build_candidates(places, trip), trip, rules)
+    limit = candidate_limit(
+        trip, opts.candidate_factor, opts.candidate_floor, opts.candidate_ceiling
+    )
+    candidates = prefilter(everything, trip, limit)
+    points = [(trip.lodging.lat, trip.lodging.lng)] + [
+        (c.place.lat, c.place.lng) for c in candidates
+    ]
+    hops = travel_matrix(points, trip.mode)
+    minutes = [[hop.minutes for hop in row] for row in hops]
+
+    remaining = max(0.05, opts.time_limit_s - (time.perf_counter() - started))
+    solution = solve(candidates, minutes, trip, replace(opts, time_limit_s=remaining))
+    if solution is None:
+        raise SolverTimeout(
+            f"no itinerary found within {opts.time_limit_s:.2f} s for {len(candidates)} "
+            f"candidates over {trip.days} days"
+        )
+    if solution.dropped_must:
+        names = ", ".join(
+            f"{candidates[i].place.name!r} ({candidates[i].place.id})"
+            for i in solution.dropped_must
+        )
+        raise TooManyMustVisitsError(
+            f"could not fit must-visit place(s) {names} into the {trip.days}-day trip: their "
+            f"opening hours, visit durations and travel times leave no room between "
+            f"{trip.day_start} and {trip.day_end}"
+        )
+
+    schedules = _schedule(solution, candidates, hops, trip)
+    itinerary = _assemble(
+        schedules, candidates, trip, solution, len(everything), started, opts.travel_cost_per_min
+    )
+    verify_itinerary(itinerary, places, trip)
+    return itinerary
+
+
+def _feasible_days(
+    candidates: list[Candidate], trip: TripRequest, rules: DayRules
+) -> list[Candidate]:
+    """Keep only the days on which a place fits as the day's only visit, meals included: a
+    day it cannot fit alone it cannot fit with others either. Cuts the solver's nodes and
+    turns "a must-visit that leaves no room for lunch" into a clear error before solving."""
+    kept: list[Candidate] = []
+    for cand in candidates:
+        verdicts: dict[tuple[tuple[int, int], ...], bool] = {}  # same hours → same verdict
+        day_windows: list[tuple[tuple[int, int], ...]] = []
+        for day, windows in enumerate(cand.day_windows):
+            if windows and windows not in verdicts:
+                alone = [[0, cand.from_lodging.minutes], [cand.to_lodging.minutes, 0]]
+                quick = route_starts(day, [0], [cand], alone, rules) is not None
+                verdicts[windows] = quick or fits_alone(cand, day, rules)
+            day_windows.append(windows if windows and verdicts[windows] else ())
+        if any(day_windows):
+            kept.append(replace(cand, day_windows=tuple(day_windows)))
+        elif cand.must_visit:
+            meals = ", ".join(
+                f"{s.kind} ({s.duration} min within {format_hhmm(s.earliest)}-"
+                f"{format_hhmm(s.latest_end)})"
+                for s in rules.slots
+            )
+            raise MustVisitUnreachableError(
+                f"must-visit {cand.place.name!r} ({cand.place.id}) cannot be visited for "
+                f"{cand.place.visit_duration_min} min on any trip day while keeping "
+                f"{meals or 'the trip'} inside {trip.day_start}-{trip.day_end}"
+            )
+    return kept
+
+
+def _schedule(
+    solution: RouteSolution, candidates: list[Candidate], hops: list[list[Hop]], trip: TripRequest
+) -> list[DaySchedule]:
+    rules = day_rules(trip)
+    schedules: list[DaySchedule] = []
+    for day, route in enumerate(solution.routes):
+        schedule = schedule_day(
+            day,
+            route,
+            candidates,
+            hops,
+            rules,
+            solution.meal_hints[day],
+            solution.starts[day],
+        )
+        if schedule is None:
+            names = ", ".join(repr(candidates[i].place.name) for i in route)
+            raise TooManyMustVisitsError(
+                f"day {day + 1}: meals cannot be fitted around the must-visit places {names}"
+            )
+        schedules.append(schedule)
+    return schedules
+
+
+def _assemble(
+    schedules: list[DaySchedule],
+    candidates: list[Candidate],
+    trip: TripRequest,
+    solution: RouteSolution,
+    candidates_total: int,
+    started: float,
+    travel_cost_per_min: int,
+) -> Itinerary:
+    start_date = trip.start_date
+
+    def at(minute: int) -> datetime:
+        return to_datetime(start_date, minute)
+
+    def node_id(node: int) -> str:
+        return LODGING_ID if node == 0 else candidates[node - 1].place.id
+
+    days: list[DayPlan] = []
+    dropped: list[str] = []
+    for s in schedules:
+        dropped.extend(candidates[i].place.id for i in s.dropped)
+        visits = tuple(
+            Visit(
+                place_id=c.place.id,
+                name=c.place.name,
+                category=c.place.category,
+                arrival=at(v.arrival),
+                start=at(v.start),
+                departure=at(v.departure),
+                duration_min=c.place.visit_duration_min,
+                prize=round(c.prize_points, 3),
+                must_visit=c.must_visit,
+                reason=c.reason,
+            )
+            for v in s.visits
+            for c in (candidates[v.candidate],)
+        )
+        legs = tuple(
+            Leg(
+                from_id=node_id(leg.from_node),
+                to_id=node_id(leg.to_node),
+                depart=at(leg.depart),
+                arrive=at(leg.arrive),
+                minutes=leg.hop.minutes,
+                km=leg.hop.km,
+                mode=leg.hop.mode,
+            )
+            for leg in s.legs
+        )
+        meals = tuple(
+            Meal(
+                kind=m.slot.kind,
+                start=at(m.start),
+                end=at(m.start + m.slot.duration),
+                near_id=node_id(m.near_node),
+            )
+            for m in s.meals
+        )
+        days.append(
+            DayPlan(
+                day=s.day + 1,
+                date=start_date + timedelta(days=s.day),
+                weekday=weekday_of(start_date, s.day),
+                depart_lodging=at(s.depart_lodging),
+                return_lodging=at(s.return_lodging),
+                visits=visits,
+                legs=legs,
+                meals=meals,
+                totals=_totals(visits, legs),
+            )
+        )
+    all_visits = tuple(v for d in days for v in d.visits)
+    all_legs = tuple(leg for d in days for leg in d.legs)
+    totals = _totals(all_visits, all_legs)
+    score = totals.prize - totals.travel_minutes * travel_cost_per_min / PRIZE_UNITS
+    return Itinerary(
+        days=tuple(days),
+        totals=totals,
+        objective=solution.objective,
+        score=round(score, 3),
+        status=solution.status,
+        solve_ms=round((time.perf_counter() - started) * 1000, 1),
+        candidates_total=candidates_total,
+        candidates_considered=len(candidates),
+        repaired_visits=tuple(dropped),
+    )
+
+
+def _totals(visits: tuple[Visit, ...], legs: tuple[Leg, ...]) -> Totals:
+    return Totals(
+        visits=len(visits),
+        travel_minutes=sum(leg.minutes for leg in legs),
+        travel_km=round(sum(leg.km for leg in legs), 2),
+        prize=round(sum(v.prize for v in visits), 3),
+    )

@@ -1,0 +1,320 @@
+"""The OR-Tools model: a prize-collecting VRP with time windows, days as vehicles.
+
+Clock: one time dimension in minutes after midnight, the same for every vehicle; vehicle d (trip
+day d) starts and ends at the lodging within the daily window. What differs per day is handled
+by *which vehicles* may serve a node (`VehicleVar(i).SetValues([-1, *days])`, -1 = unvisited)
+and by *node copies*: a place gets one node per distinct visit-start window, i.e. per opening
+interval and per group of days that share the same hours (a restaurant with a lunch closure is
+two nodes; a museum open late on Fridays is one node for Fridays, one for the other days). The
+copies of a place form one disjunction with max cardinality 1, so a place is visited at most
+once and, when left out, costs its prize. Every node therefore has a single contiguous window.
+
+Why not one node whose cumul domain is the union of its windows (RemoveInterval on the gaps, or
+day d at d·1440 + minutes)? Measured with ortools 9.15: domain holes together with vehicle breaks
+make the first-solution heuristics fail outright (PATH_CHEAPEST_ARC 10-12 of 12 seeded instances,
+PARALLEL_CHEAPEST_INSERTION 5 of 12 returned the all-unperformed fallback), whereas either one
+alone is fine; the copies keep the model hole-free.
+
+The search starts from a greedy seed built in Python (seed.py) rather than from an OR-Tools
+first-solution strategy, then runs guided local search under a time limit and a stall rule.
+
+Meals are vehicle breaks (FixedDurationIntervalVar per day, start range = the meal window) on
+the time dimension: a break may not overlap a visit, so the solver must leave room for lunch and
+dinner. OR-Tools lets a break interrupt a travel leg; schedule.py later lays meals out so that
+legs stay whole (and repairs the rare plan where that is impossible).
+
+Must-visits get a penalty larger than all other prizes and all travel together, instead of no
+disjunction: the solver then never trades one away when it fits, and when the set cannot fit it
+still returns a plan that names the ones it had to drop — instead of an opaque ROUTING_FAIL.
+Pace is a count dimension (each visit counts 1, the lodging 0, capacity = visits a day).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from services.ai.planner.candidates import Candidate
+from services.ai.planner.hours import day_rules, day_window, meal_slots
+from services.ai.planner.models import MealKind, TripRequest
+from services.ai.planner.seed import best_seed, route_starts
+
+# The default budget for the whole plan_itinerary call up to the search's end (candidates, matrix,
+# model, seed and search; the scheduler and the checker add ~10-20 ms). The target is a 5-day
+# p95 under 1 s on a shared 2-core machine: 0.7 s leaves ~0.25 s for load noise, and short
+# trips stop earlier on the stall rule below. Measured figures: README.md / bench.py.
+DEFAULT_TIME_LIMIT_S = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class SolverOptions:
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    # Stop when the best objective has not improved for this long (None = use the whole limit).
+    # Short trips converge in ~0.1 s and stop early; on 5-7 days improvements still come after
+    # 0.2 s plateaus, so a shorter stall cost quality (worst ratio 0.88 with 0.15 s).
+    stall_s: float | None = 0.3
+    # Deterministic stop: at most this many solutions (each accepted local-search move counts).
+    solution_limit: int | None = None
+    # Used only if OR-Tools rejected our greedy seed (seed.py), which has not happened.
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    # Objective units per travel minute (a prize point is 1000 units): 30 min of travel ≈ 0.24
+    # prize points, enough to prefer compact days without giving up clearly better places.
+    travel_cost_per_min: int = 8
+    # Pre-filter: K = clamp(days × visits a day × factor, floor, ceiling).
+    candidate_factor: float = 3.0
+    candidate_floor: int = 30
+    candidate_ceiling: int = 240
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSolution:
+    routes: tuple[tuple[int, ...], ...]  # per day: indexes into the candidate list, in order
+    starts: tuple[tuple[int, ...], ...]  # per day: the solver's visit starts (min after midnight)
+    meal_hints: tuple[dict[MealKind, int], ...]  # per day: the solver's break starts (same clock)
+    objective: int
+    status: str
+    solutions: int
+    dropped_must: tuple[int, ...] = field(default=())
+
+
+def _status_name(code: int) -> str:
+    return routing_enums_pb2.RoutingSearchStatus.Value.Name(code)
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    candidate: int
+    lo: int  # visit-start window, minutes after midnight
+    hi: int
+    days: tuple[int, ...]
+
+
+def _nodes(candidates: list[Candidate]) -> list[_Node]:
+    nodes: list[_Node] = []
+    for ci, cand in enumerate(candidates):
+        days_by_windows: dict[tuple[tuple[int, int], ...], list[int]] = {}
+        for day, windows in enumerate(cand.day_windows):
+            if windows:
+                days_by_windows.setdefault(windows, []).append(day)
+        for windows, days in days_by_windows.items():
+            nodes.extend(_Node(ci, lo, hi, tuple(days)) for lo, hi in windows)
+    return nodes
+
+
+@dataclass(slots=True)
+class _Model:
+    manager: pywrapcp.RoutingIndexManager
+    routing: pywrapcp.RoutingModel
+    time_dim: pywrapcp.RoutingDimension
+    breaks: list[list[tuple[MealKind, pywrapcp.IntervalVar]]]  # per day
+
+
+def solve(
+    candidates: list[Candidate],
+    minutes: list[list[int]],
+    trip: TripRequest,
+    options: SolverOptions,
+) -> RouteSolution | None:
+    """Solve; `minutes` is the travel matrix with the lodging at index 0 and candidate i at
+    i + 1. Returns None when no solution was found in the time limit."""
+    started = time.perf_counter()
+    nodes = _nodes(candidates)
+    model = _build(candidates, nodes, minutes, trip, options)
+    routing = model.routing
+    seed_routes = _seed(nodes, candidates, minutes, trip, model.manager, options)
+
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, options.first_solution
+    )
+    params.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
+    )
+    build_s = time.perf_counter() - started
+    params.time_limit.FromMilliseconds(max(10, int((options.time_limit_s - build_s) * 1000)))
+    if options.solution_limit is not None:
+        params.solution_limit = options.solution_limit
+    params.log_search = bool(os.environ.get("TRIPGEN_PLANNER_LOG_SEARCH"))
+
+    progress = _Progress(options.stall_s)
+
+    def on_solution() -> None:
+        # The stall rule is checked here, once per solution (~every 10 ms), not in a
+        # solver.CustomLimit: that Python callback runs ~150 000 times a second and cost a
+        # quarter of the search's throughput.
+        if progress.record(routing.CostVar().Value()):
+            routing.solver().FinishCurrentSearch()
+
+    routing.AddAtSolutionCallback(on_solution)
+    routing.CloseModelWithParameters(params)
+    initial = routing.ReadAssignmentFromRoutes(seed_routes, True)
+    if initial is not None:
+        assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+    else:  # never seen (the seed is feasible by construction); OR-Tools' own start instead
+        assignment = routing.SolveWithParameters(params)
+    if assignment is None:
+        return None
+    return _extract(model, assignment, nodes, candidates, trip.days, progress.count)
+
+
+def _build(
+    candidates: list[Candidate],
+    nodes: list[_Node],
+    minutes: list[list[int]],
+    trip: TripRequest,
+    options: SolverOptions,
+) -> _Model:
+    # matrix position of each routing node: 0 = lodging, k + 1 = nodes[k]
+    at = [0] + [n.candidate + 1 for n in nodes]
+    service = [0] + [candidates[n.candidate].place.visit_duration_min for n in nodes]
+    n_nodes = len(at)
+    days = trip.days
+    ws, we = day_window(trip)
+
+    manager = pywrapcp.RoutingIndexManager(n_nodes, days, 0)
+    routing = pywrapcp.RoutingModel(manager)
+
+    # Native matrices (no Python callback per arc: the search evaluates millions of arcs).
+    travel = [[minutes[a][b] for b in at] for a in at]
+    time_matrix = [[service[i] + travel[i][j] for j in range(n_nodes)] for i in range(n_nodes)]
+    cost_matrix = [[m * options.travel_cost_per_min for m in row] for row in travel]
+    time_cb = routing.RegisterTransitMatrix(time_matrix)
+    routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitMatrix(cost_matrix))
+
+    # Slack (waiting, meals) up to the whole day; cumul = minutes after midnight.
+    routing.AddDimension(time_cb, we - ws, we, False, "time")
+    time_dim = routing.GetDimensionOrDie("time")
+    for v in range(days):
+        for index in (routing.Start(v), routing.End(v)):
+            time_dim.CumulVar(index).SetRange(ws, we)
+
+    must_penalty = sum(c.prize_units for c in candidates) + options.travel_cost_per_min * (
+        days * (we - ws) + 1
+    )
+    copies: dict[int, list[int]] = {}
+    for k, node in enumerate(nodes):
+        index = manager.NodeToIndex(k + 1)
+        time_dim.CumulVar(index).SetRange(node.lo, node.hi)
+        # (SetAllowedVehiclesForIndex's Python binding rejects every list in ortools 9.15:
+        # "argument 2 of type absl::Span<int const>"; restricting VehicleVar is equivalent.)
+        routing.VehicleVar(index).SetValues([-1, *node.days])
+        copies.setdefault(node.candidate, []).append(index)
+    for ci, indexes in copies.items():
+        cand = candidates[ci]
+        penalty = must_penalty if cand.must_visit else cand.prize_units
+        routing.AddDisjunction(indexes, penalty, 1)
+
+    # Pace: visits per day ≤ max (the lodging counts 0).
+    count_cb = routing.RegisterUnaryTransitVector([0] + [1] * len(nodes))
+    routing.AddDimension(count_cb, 0, trip.max_visits, True, "visits")
+
+    # Meals: one break per meal and day; a break may not overlap a visit (its service time).
+    slots = meal_slots(trip)
+    visit_transits = [service[manager.IndexToNode(i)] for i in range(routing.Size())]
+    breaks: list[list[tuple[MealKind, pywrapcp.IntervalVar]]] = []
+    for v in range(days):
+        day_breaks = [
+            (
+                slot.kind,
+                routing.solver().FixedDurationIntervalVar(
+                    slot.earliest, slot.latest_start, slot.duration, False, f"{slot.kind}-{v}"
+                ),
+            )
+            for slot in slots
+        ]
+        if day_breaks:
+            time_dim.SetBreakIntervalsOfVehicle([b for _, b in day_breaks], v, visit_transits)
+        breaks.append(day_breaks)
+    return _Model(manager, routing, time_dim, breaks)
+
+
+def _extract(
+    model: _Model,
+    assignment: pywrapcp.Assignment,
+    nodes: list[_Node],
+    candidates: list[Candidate],
+    days: int,
+    solutions: int,
+) -> RouteSolution:
+    routing, manager = model.routing, model.manager
+    routes: list[tuple[int, ...]] = []
+    starts: list[tuple[int, ...]] = []
+    hints: list[dict[MealKind, int]] = []
+    visited: set[int] = set()
+    for v in range(days):
+        route: list[int] = []
+        route_starts: list[int] = []
+        index = assignment.Value(routing.NextVar(routing.Start(v)))
+        while not routing.IsEnd(index):
+            route.append(nodes[manager.IndexToNode(index) - 1].candidate)
+            route_starts.append(assignment.Value(model.time_dim.CumulVar(index)))
+            index = assignment.Value(routing.NextVar(index))
+        routes.append(tuple(route))
+        starts.append(tuple(route_starts))
+        visited.update(route)
+        # (only registered breaks are in the assignment; an empty list reads nothing)
+        hints.append({kind: assignment.StartValue(brk) for kind, brk in model.breaks[v]})
+    dropped = tuple(i for i, c in enumerate(candidates) if c.must_visit and i not in visited)
+    return RouteSolution(
+        routes=tuple(routes),
+        starts=tuple(starts),
+        meal_hints=tuple(hints),
+        objective=assignment.ObjectiveValue(),
+        status=_status_name(routing.status()),
+        solutions=solutions,
+        dropped_must=dropped,
+    )
+
+
+def _seed(
+    nodes: list[_Node],
+    candidates: list[Candidate],
+    minutes: list[list[int]],
+    trip: TripRequest,
+    manager: pywrapcp.RoutingIndexManager,
+    options: SolverOptions,
+) -> list[list[int]]:
+    """The greedy seed as routing indexes: each visit mapped to the copy whose window holds
+    the seed's start time on that day."""
+    rules = day_rules(trip)
+    routes = best_seed(candidates, minutes, trip.days, rules, options.travel_cost_per_min)
+    copies: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
+    for k, node in enumerate(nodes):
+        for day in node.days:
+            copies.setdefault((node.candidate, day), []).append(
+                (node.lo, node.hi, manager.NodeToIndex(k + 1))
+            )
+    seeded: list[list[int]] = []
+    for day, route in enumerate(routes):
+        starts = route_starts(day, route, candidates, minutes, rules) or []
+        seeded.append(
+            [
+                next(ix for lo, hi, ix in copies[(ci, day)] if lo <= start <= hi)
+                for ci, start in zip(route, starts, strict=True)
+            ]
+        )
+    return seeded
+
+
+class _Progress:
+    """Counts solutions and tracks the last improvement of the best objective."""
+
+    def __init__(self, stall_s: float | None) -> None:
+        self.stall_s = stall_s
+        self.best: int | None = None
+        self.last_improvement = time.perf_counter()
+        self.count = 0
+
+    def record(self, objective: int) -> bool:
+        """Record a solution; True when the search should stop (stalled)."""
+        self.count += 1
+        now = time.perf_counter()
+        if self.best is None or objective < self.best:
+            self.best = objective
+            self.last_improvement = now
+            return False
+        return self.stall_s is not None and now - self.last_improvement > self.stall_s
