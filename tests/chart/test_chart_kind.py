@@ -88,3 +88,14 @@ def test_kind_nodes_can_host_the_pods() -> None:
     system = [n for n in nodes if n.get("labels", {}).get("agentpool") == "system"]
     assert len(system) == 3
     assert all("kubeadmConfigPatches" not in n for n in system)
+
+
+def test_kind_prod_sim_loads_the_dev_sample_data(prod_kind: list[Doc], prod: list[Doc]) -> None:
+    # SPEC.md › Dev data initialisation: schema → sample data → validation; prod itself: schema only.
+    jobs = {d["metadata"]["name"] for d in chart.find(prod_kind, "Job")}
+    assert jobs == {f"tripgen-datainit-{step}" for step in ("schema", "sample", "validate")}
+    assert {d["metadata"]["name"] for d in chart.find(prod, "Job")} == {"tripgen-datainit-schema"}
+    sample = container(one(prod_kind, "Job", "tripgen-datainit-sample"))
+    assert {"name": "TRIPGEN_DATAINIT_PROFILE", "value": "dev"} in sample["env"]
+    schema = container(one(prod_kind, "Job", "tripgen-datainit-schema"))
+    assert all(e["name"] != "TRIPGEN_DATAINIT_PROFILE" for e in schema.get("env", []))

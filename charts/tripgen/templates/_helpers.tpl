@@ -325,8 +325,8 @@ topologySpreadConstraints:
 
 {{/* tripgen.validate: fails the render on value combinations the schema cannot express. */}}
 {{- define "tripgen.validate" -}}
-{{- if and (eq .Values.profile "prod") .Values.dataInit.enabled (or (has "sample" .Values.dataInit.steps) (has "validate" .Values.dataInit.steps)) -}}
-{{- fail "dataInit.steps: sample data is dev/kind only — with profile prod only `schema` (migrations) may run" -}}
+{{- if and (eq .Values.profile "prod") .Values.dataInit.enabled (not .Values.dataInit.simulation) (or (has "sample" .Values.dataInit.steps) (has "validate" .Values.dataInit.steps)) -}}
+{{- fail "dataInit.steps: sample data is dev/kind only — with profile prod only `schema` (migrations) may run (a kind simulation sets dataInit.simulation: true)" -}}
 {{- end -}}
 {{- if and (eq .Values.secrets.provider "keyvault") (not .Values.secrets.keyVault.name) -}}
 {{- fail "secrets.keyVault.name is required when secrets.provider is keyvault" -}}
