@@ -6,6 +6,8 @@ to a module of the project, so everything a session does can also be run as `pyt
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.default_venv_backend = "uv|virtualenv"
@@ -38,10 +40,17 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """The test suite against real PostgreSQL + PostGIS and Redis (started on free ports)."""
+    """All tests on real PostgreSQL/PostGIS, Redis, nginx; chart checks; image build in CI."""
     _install(session)
+    # Installs the Debian packages the tests need when run as root (CI), else names them.
     session.run("python", "-m", "simulation.backing", "ensure")
-    session.run("pytest", *(session.posargs or ["-q"]))
+    session.run("pytest", *(session.posargs or ["-q", "-ra"]))
+    # helm lint --strict and strict Kubernetes 1.29 validation of every values combination (the
+    # conformance tests already ran above).
+    session.run("python", "-m", "simulation.chart", "verify", "--no-tests")
+    if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("CI", "TRIPGEN_IMAGE")):
+        # The Dockerfile builds from a locally made base and every service answers health.
+        session.run("python", "-m", "simulation.image", "--service", "all")
 
 
 @nox.session(python=PYTHON)
