@@ -22,6 +22,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,26 @@ def _tail(path: Path, lines: int = 30) -> str:
     if not path.exists():
         return "(no log)"
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def _wait(process: subprocess.Popen[bytes], limit_s: float, stop: threading.Event | None) -> int:
+    """The exit code; SIGINT (locust's clean stop) once `stop` is set; TimeoutExpired past
+    `limit_s`."""
+    if stop is None:
+        return process.wait(timeout=limit_s)
+    deadline = time.monotonic() + limit_s
+    interrupted = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise subprocess.TimeoutExpired(process.args, limit_s)
+        if stop.is_set() and not interrupted:
+            process.send_signal(signal.SIGINT)
+            interrupted = True
+        try:
+            return process.wait(timeout=min(0.2, remaining))
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def locust_command(
@@ -127,8 +149,13 @@ def run_load(
     stop_timeout_s: float = 10.0,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> Path:
-    """Run locust headless against `host`, build the results and return `results.json`'s path."""
+    """Run locust headless against `host`, build the results and return `results.json`'s path.
+
+    Setting `stop` ends the run early, the way Ctrl-C does (locust still writes every output):
+    e.g. once the chaos experiments a run was sized for have finished.
+    """
     run_dir = run_dir or new_run_dir(profile, runs_root)
     run_dir.mkdir(parents=True, exist_ok=True)
     prefix = run_dir / CSV_PREFIX
@@ -152,7 +179,7 @@ def run_load(
         if prober is not None:
             prober.start()
         try:
-            code = process.wait(timeout=limit)
+            code = _wait(process, limit, stop)
         except subprocess.TimeoutExpired:
             # SIGTERM lets locust write its final stats; SIGKILL only if that hangs too.
             process.send_signal(signal.SIGTERM)
@@ -165,6 +192,16 @@ def run_load(
                 f"locust ran past {limit:.0f} s and was stopped; log {log_path}:\n"
                 + _tail(log_path)
             ) from None
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM of the caller: locust must not outlive it (SIGINT first, so it
+            # still writes its files).
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            raise
         finally:
             finished = datetime.now(UTC)
             if prober is not None:

@@ -1,0 +1,72 @@
+"""The API routes the journeys call, each with the locust request name it is recorded under.
+
+Names are `METHOD /api/<service>/…` route templates with `[id]` where the path carries an id
+(`GET /api/trips/[id]`): one stats row per route however many trips exist, and the capacity
+model (`simulation.capacity`) maps every row to its service by the `/api/<service>` prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str  # e.g. "/api/trips/{trip_id}"
+
+    @property
+    def name(self) -> str:
+        """The locust request name: `GET /api/trips/[id]`."""
+        return f"{self.method} {_PLACEHOLDER.sub('[id]', self.template)}"
+
+    def path(self, **ids: str) -> str:
+        """The concrete path; every placeholder must be given (KeyError otherwise)."""
+        return self.template.format(**ids)
+
+
+REGISTER = Route("POST", "/api/users/register")
+LOGIN = Route("POST", "/api/users/login")
+REFRESH = Route("POST", "/api/users/refresh")
+LOGOUT = Route("POST", "/api/users/logout")
+PROFILE = Route("GET", "/api/users/me")
+PROFILE_UPDATE = Route("PATCH", "/api/users/me")
+
+NEARBY = Route("GET", "/api/locations/places/nearby")
+SEARCH = Route("GET", "/api/locations/places/search")
+PLACE = Route("GET", "/api/locations/places/{place_id}")
+CITIES = Route("GET", "/api/locations/cities")
+
+TRIPS = Route("GET", "/api/trips")
+TRIP_CREATE = Route("POST", "/api/trips")
+TRIP = Route("GET", "/api/trips/{trip_id}")
+SCHEDULE_REQUEST = Route("POST", "/api/trips/{trip_id}/schedules")
+SCHEDULES = Route("GET", "/api/trips/{trip_id}/schedules")
+SCHEDULE = Route("GET", "/api/trips/{trip_id}/schedules/{schedule_id}")
+
+ALL: tuple[Route, ...] = (
+    REGISTER,
+    LOGIN,
+    REFRESH,
+    LOGOUT,
+    PROFILE,
+    PROFILE_UPDATE,
+    NEARBY,
+    SEARCH,
+    PLACE,
+    CITIES,
+    TRIPS,
+    TRIP_CREATE,
+    TRIP,
+    SCHEDULE_REQUEST,
+    SCHEDULES,
+    SCHEDULE,
+)
+
+# Benchmark only (`nox -s bench`): the trivial app behind nginx that every route is compared
+# with. Its path sits under a service prefix so the local platform's nginx config routes it.
+BASELINE_PATH = "/api/users/baseline"
+BASELINE_NAME = "GET /baseline (trivial FastAPI)"

@@ -1,0 +1,112 @@
+"""ai-service routes under /api/ai: a schedule's status and itinerary, and synchronous previews.
+
+A schedule is visible to the user who requested it and to admins; anyone else gets 404, so a
+stranger cannot learn that it exists. Trip members see schedules through trip-service.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter, Depends, Response
+
+from services.ai.errors import GenerationRefused, GenerationUnavailable
+from services.ai.generation import PREVIEW_SCOPE, PlanningOptions, ScheduleGenerator
+from services.ai.repository import ScheduleRepository
+from services.ai.schemas import PreviewPublic, PreviewRequest, SchedulePublic
+from services.ai.settings import AISettings
+from services.kit.auth import CurrentUser, Role
+from services.kit.errors import FieldError, NotFound, ServiceUnavailable, Unprocessable
+from services.kit.ratelimit import RateLimited
+from services.kit.resources import ResourcesDep
+
+router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[RateLimited])
+JSON = "application/json"
+RETRY_AFTER_S = 5
+# The request field a planning refusal is about, by its code (the rest: the request as a whole).
+_FIELD_OF = {
+    "unknown_city": "city",
+    "too_large_for_preview": "city",
+    "unknown_place": "must_visit",
+    "must_visit_closed": "must_visit",
+    "must_visit_unreachable": "must_visit",
+    "too_many_must_visits": "must_visit",
+}
+
+
+def get_repo(resources: ResourcesDep) -> ScheduleRepository:
+    return resources.extra["schedules"]
+
+
+def get_generator(resources: ResourcesDep) -> ScheduleGenerator:
+    return resources.extra["generator"]
+
+
+def get_settings(resources: ResourcesDep) -> AISettings:
+    return resources.settings  # type: ignore[return-value]
+
+
+RepoDep = Annotated[ScheduleRepository, Depends(get_repo)]
+GeneratorDep = Annotated[ScheduleGenerator, Depends(get_generator)]
+SettingsDep = Annotated[AISettings, Depends(get_settings)]
+
+
+@router.get(
+    "/schedules/{schedule_id}",
+    response_model=SchedulePublic,
+    summary="A schedule's status, and its itinerary once it is done (requester or admin)",
+)
+async def get_schedule(schedule_id: UUID, caller: CurrentUser, repo: RepoDep) -> Response:
+    schedule = await repo.get(str(schedule_id))
+    if schedule is None or (
+        schedule.requested_by != caller.user_id and not caller.has_role(Role.ADMIN)
+    ):
+        raise NotFound(f"no schedule {schedule_id}")
+    # Itineraries are tens of KB: orjson, not FastAPI's per-field encoder.
+    return Response(orjson.dumps(schedule.public()), media_type=JSON)
+
+
+@router.post(
+    "/schedules/preview",
+    response_model=PreviewPublic,
+    summary="Plan a small trip now (at most preview_max_days days and preview_max_candidates "
+    "places); larger trips go through POST /api/trips/{trip_id}/schedules",
+    responses={
+        422: {"description": "Invalid, too large for a preview, or impossible to plan"},
+        503: {"description": "A dependency (location-service, database) is unavailable"},
+    },
+)
+async def preview(
+    body: PreviewRequest,
+    _: CurrentUser,
+    generator: GeneratorDep,
+    settings: SettingsDep,
+) -> Response:
+    if body.days > settings.preview_max_days:
+        raise _refused(
+            "end_date",
+            f"a preview plans at most {settings.preview_max_days} days, this trip has "
+            f"{body.days}: request the schedule through the trip instead "
+            "(POST /api/trips/{trip_id}/schedules)",
+        )
+    options = PlanningOptions(
+        time_limit_s=settings.planner_time_limit_s,
+        review_prior_weight=settings.review_prior_weight,
+        max_candidates=settings.preview_max_candidates,
+    )
+    try:
+        generated = await generator.generate(body, cache_scope=PREVIEW_SCOPE, options=options)
+    except GenerationRefused as exc:
+        raise _refused(_FIELD_OF.get(exc.code, "request"), exc.reason) from exc
+    except GenerationUnavailable as exc:
+        raise ServiceUnavailable(
+            f"{exc.reason}; retry shortly", headers={"Retry-After": str(RETRY_AFTER_S)}
+        ) from exc
+    result = {"status": "done", "cached": generated.cached, "itinerary": generated.itinerary}
+    return Response(orjson.dumps(result), media_type=JSON)
+
+
+def _refused(field: str, message: str) -> Unprocessable:
+    return Unprocessable(message, errors=[FieldError(field=field, message=message)])
