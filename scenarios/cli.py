@@ -411,12 +411,7 @@ def interactive_run(deployment: Deployment, plan: LoadPlan, folder: Path) -> int
         try:
             process.wait()
         except KeyboardInterrupt:
-            # The terminal sent SIGINT to locust too; give it time to write its files.
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=15)
+            _stop_locust(process)
     usage = meter.stop()
     if not Path(f"{prefix}_stats.csv").exists():
         raise HarnessError(
@@ -440,6 +435,22 @@ def interactive_run(deployment: Deployment, plan: LoadPlan, folder: Path) -> int
     results.save(folder / RESULTS_FILE)
     print_summary(record_usage(folder / RESULTS_FILE, usage), folder)
     return 0
+
+
+def _stop_locust(process: subprocess.Popen[bytes]) -> None:
+    """End an interactive locust so that it still writes its files. Ctrl-C in a terminal has
+    reached it already; a SIGTERM to this command (or a job without a terminal) has not, so it
+    gets its own SIGINT unless it is on its way out."""
+    for signum, grace_s in ((None, 2.0), (signal.SIGINT, 30.0), (signal.SIGTERM, 15.0)):
+        if signum is not None:
+            process.send_signal(signum)
+        try:
+            process.wait(timeout=grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    process.kill()
+    process.wait()
 
 
 def cmd_sla_check(args: argparse.Namespace) -> int:
@@ -691,6 +702,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _validate(parser, args)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started as a background job: SIGINT is ignored and locust would inherit that, so the
+        # clean stop (SIGINT → locust writes every file) would never reach it.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return int(args.handler(args))
     except (

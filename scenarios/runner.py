@@ -38,6 +38,8 @@ LOG_FILE = "locust.log"
 # Locust needs a moment to import and spawn before -t starts counting, and --stop-timeout
 # after; beyond both, a run is hung.
 _STARTUP_GRACE_S = 60.0
+# How long locust may take to stop after SIGINT before it is sent SIGTERM.
+_SIGINT_GRACE_S = 30.0
 
 
 class LoadRunError(RuntimeError):
@@ -76,14 +78,20 @@ def _wait(process: subprocess.Popen[bytes], limit_s: float, stop: threading.Even
     if stop is None:
         return process.wait(timeout=limit_s)
     deadline = time.monotonic() + limit_s
-    interrupted = False
+    interrupted_at: float | None = None
     while True:
-        remaining = deadline - time.monotonic()
+        now = time.monotonic()
+        remaining = deadline - now
         if remaining <= 0:
             raise subprocess.TimeoutExpired(process.args, limit_s)
-        if stop.is_set() and not interrupted:
+        if stop.is_set() and interrupted_at is None:
             process.send_signal(signal.SIGINT)
-            interrupted = True
+            interrupted_at = now
+        elif interrupted_at is not None and now - interrupted_at > _SIGINT_GRACE_S:
+            # A child started with SIGINT ignored (a background job's) never sees it: SIGTERM
+            # also makes locust write its stats (all but the HTML report).
+            process.send_signal(signal.SIGTERM)
+            interrupted_at = float("inf")
         try:
             return process.wait(timeout=min(0.2, remaining))
         except subprocess.TimeoutExpired:
