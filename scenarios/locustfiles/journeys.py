@@ -32,6 +32,19 @@ from scenarios.locustfiles.routes import Route
 from scenarios.locustfiles.settings import JourneySettings
 from scenarios.samples import record_sample
 
+# services/ai/planner/errors.py: the PlanningError codes (the trip is infeasible as asked).
+_REFUSAL_CODES = tuple(
+    f"[{code}]"
+    for code in (
+        "planning_error",
+        "unknown_place",
+        "no_candidates",
+        "must_visit_closed",
+        "must_visit_unreachable",
+        "too_many_must_visits",
+    )
+)
+
 SETTINGS = JourneySettings.from_env()
 ACCOUNTS = SETTINGS.accounts()
 _next_account = itertools.count()
@@ -265,7 +278,12 @@ class Traveller(FastHttpUser):
         labels = {"city": city, "status": status}
         if error:
             labels["error"] = error[:200]  # why the ai-service gave up, for the report's reader
-        record_sample("ai_generation", elapsed_ms, ok=status == _DONE, labels=labels)
+        # The planner refusing an infeasible trip (e.g. a must-visit closed on every day) is a
+        # correct, timely answer, not a failed generation: it counts as answered.
+        refused = status == "failed" and error is not None and error.startswith(_REFUSAL_CODES)
+        if refused:
+            labels["outcome"] = "refused"
+        record_sample("ai_generation", elapsed_ms, ok=status == _DONE or refused, labels=labels)
 
     def _await_itinerary(
         self, trip_id: str, schedule_id: str, started: float

@@ -1,8 +1,9 @@
 """The API routes the journeys call, each with the locust request name it is recorded under.
 
-Names are `METHOD /api/<service>/…` route templates with `[id]` where the path carries an id
-(`GET /api/trips/[id]`): one stats row per route however many trips exist, and the capacity
-model (`simulation.capacity`) maps every row to its service by the `/api/<service>` prefix.
+Names are `/api/<service>/…` route templates with `[id]` where the path carries an id
+(`/api/trips/[id]`; locust shows the method in its own column): one stats row per route however
+many trips exist, and the capacity model (`simulation.capacity`) maps every row to its service
+by the `/api/<service>` prefix.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ class Route:
 
     @property
     def name(self) -> str:
-        """The locust request name: `GET /api/trips/[id]`."""
-        return f"{self.method} {_PLACEHOLDER.sub('[id]', self.template)}"
+        """The locust request name: `/api/trips/[id]` (locust keeps the method beside it)."""
+        return _PLACEHOLDER.sub("[id]", self.template)
 
     def path(self, **ids: str) -> str:
         """The concrete path; every placeholder must be given (KeyError otherwise)."""
@@ -69,4 +70,4 @@ ALL: tuple[Route, ...] = (
 # Benchmark only (`nox -s bench`): the trivial app behind nginx that every route is compared
 # with. Its path sits under a service prefix so the local platform's nginx config routes it.
 BASELINE_PATH = "/api/users/baseline"
-BASELINE_NAME = "GET /baseline (trivial FastAPI)"
+BASELINE_NAME = "/baseline (trivial FastAPI)"

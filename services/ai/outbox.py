@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from psycopg import Error as DatabaseError
 from psycopg_pool import PoolTimeout
 
+from services.ai import background
 from services.ai.repository import OutboxMessage, ScheduleRepository
 from services.kit.metrics import ServiceMetrics
 from services.kit.queue import QueuePort
@@ -115,9 +116,7 @@ class OutboxRelay:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await background.stop(task)
             # Rows committed by the last generations go now rather than at the next start.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.relay_once(), _SHUTDOWN_FLUSH_S)

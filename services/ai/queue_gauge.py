@@ -11,8 +11,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from services.ai import background
 from services.kit.metrics import ServiceMetrics
-from services.kit.queue import AI_SCHEDULE_QUEUE, QueueError, QueuePort
+from services.kit.queue import AI_SCHEDULE_QUEUE, QueuePort
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class QueueLengthGauge:
         try:
             length = await self.queue.queue_length(AI_SCHEDULE_QUEUE)
             dead = await self.queue.dead_letter_count(AI_SCHEDULE_QUEUE)
-        except QueueError as exc:
+        except Exception as exc:  # any broker trouble: a metric must never end the loop
             if not self._failing:
                 log.warning("queue_length not refreshed: %s", exc)
             self._failing = True
@@ -53,6 +54,4 @@ class QueueLengthGauge:
         try:
             yield self
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await background.stop(task)

@@ -36,15 +36,15 @@ _FIELD_OF = {
 }
 
 
-def get_repo(resources: ResourcesDep) -> ScheduleRepository:
+async def get_repo(resources: ResourcesDep) -> ScheduleRepository:
     return resources.extra["schedules"]
 
 
-def get_generator(resources: ResourcesDep) -> ScheduleGenerator:
+async def get_generator(resources: ResourcesDep) -> ScheduleGenerator:
     return resources.extra["generator"]
 
 
-def get_settings(resources: ResourcesDep) -> AISettings:
+async def get_settings(resources: ResourcesDep) -> AISettings:
     return resources.settings  # type: ignore[return-value]
 
 

@@ -35,6 +35,7 @@ from psycopg import Error as DatabaseError
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 
+from services.ai import background
 from services.ai.errors import GenerationError, GenerationRefused, GenerationUnavailable
 from services.ai.generation import PlanningOptions, ScheduleGenerator
 from services.ai.messages import schedule_failed, schedule_ready, schedule_running
@@ -269,9 +270,7 @@ class ScheduleWorker:
             self._stopping = True  # no new messages; let the ones under way finish
             if tasks:
                 _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_S)
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*(background.stop(task) for task in pending))
 
 
 def _database_down(exc: Exception) -> GenerationUnavailable:

@@ -104,7 +104,7 @@ class TokenCodec:
         )
 
 
-def token_result(request: Request) -> Principal | Unauthorized | None:
+async def token_result(request: Request) -> Principal | Unauthorized | None:
     """The caller's verified token, the reason it was refused, or None when none was sent.
 
     A dependency both the auth check and the rate limiter use; FastAPI runs it once per request.
@@ -125,7 +125,7 @@ def token_result(request: Request) -> Principal | Unauthorized | None:
 TokenResult = Annotated[Principal | Unauthorized | None, Depends(token_result)]
 
 
-def current_principal(result: TokenResult) -> Principal:
+async def current_principal(result: TokenResult) -> Principal:
     """The verified caller, or 401 saying what was wrong with the token."""
     if result is None:
         raise Unauthorized("missing bearer token", headers=_BEARER_CHALLENGE)

@@ -46,15 +46,15 @@ _CITIES_JSON = TypeAdapter(CitiesList)
 _EMPTY_CITIES = _CITIES_JSON.dump_json(CitiesList(items=[], count=0))
 
 
-def get_repo(resources: ResourcesDep) -> PlaceRepository:
+async def get_repo(resources: ResourcesDep) -> PlaceRepository:
     return resources.extra["places"]
 
 
-def get_settings(resources: ResourcesDep) -> LocationSettings:
+async def get_settings(resources: ResourcesDep) -> LocationSettings:
     return resources.settings  # type: ignore[return-value]
 
 
-def get_search_requests(resources: ResourcesDep) -> Counter:
+async def get_search_requests(resources: ResourcesDep) -> Counter:
     return resources.extra["search_requests"]
 
 

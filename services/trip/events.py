@@ -84,6 +84,9 @@ def parse_schedule_event(body: dict[str, Any]) -> ScheduleEvent | None:
     error = None
     if event_type is EventType.SCHEDULE_FAILED:
         error = next((str(data[k]) for k in _ERROR_KEYS if data.get(k)), "generation failed")
+        if isinstance(data.get("code"), str) and data["code"]:
+            # Keep ai-service's machine-readable reason: "[must_visit_closed] Gyeongbokgung …".
+            error = f"[{data['code']}] {error}"
     if event_type is not EventType.SCHEDULE_READY:
         itinerary = None
     return ScheduleEvent(event_type, schedule_id, itinerary, error)

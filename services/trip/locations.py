@@ -1,8 +1,8 @@
 """location-service client: is a city known, which must-visit places are not (contracts.md).
 
 Both calls carry trip-service's own service token (`app.state.service_auth`), so checking a
-trip does not spend the caller's per-user rate limit. An unreachable or failing location-service is a
-503 with Retry-After for the caller, never a 500 and never a verdict on the caller's input.
+trip does not spend the caller's per-user rate limit. An unreachable or failing location-service
+is a 503 with Retry-After for the caller, never a 500 and never a verdict on the caller's input.
 """
 
 from __future__ import annotations

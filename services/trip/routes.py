@@ -43,22 +43,22 @@ router = APIRouter(prefix="/api/trips", tags=["trips"], dependencies=[RateLimite
 _EDITORS = (TripRole.OWNER, TripRole.EDITOR)
 
 
-def get_repo(resources: ResourcesDep) -> TripRepository:
+async def get_repo(resources: ResourcesDep) -> TripRepository:
     return resources.extra["trips"]
 
 
-def get_relay(resources: ResourcesDep) -> OutboxRelay:
+async def get_relay(resources: ResourcesDep) -> OutboxRelay:
     return resources.extra["outbox"]
 
 
-def get_locations(resources: ResourcesDep) -> LocationClient:
+async def get_locations(resources: ResourcesDep) -> LocationClient:
     settings: TripSettings = resources.settings  # type: ignore[assignment]
     return LocationClient(
         resources.http, settings.location_url, resources.cache, settings.cities_cache_version
     )
 
 
-def caller_id(principal: CurrentUser) -> str:
+async def caller_id(principal: CurrentUser) -> str:
     """The caller's user id; a service token (`sub` = `service:<name>`) owns no trips."""
     try:
         return str(UUID(principal.user_id))

@@ -32,15 +32,15 @@ router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[RateLimite
 _WRONG_CREDENTIALS = "email or password is incorrect"
 
 
-def get_repo(resources: ResourcesDep) -> UserRepository:
+async def get_repo(resources: ResourcesDep) -> UserRepository:
     return resources.extra["users"]
 
 
-def get_passwords(resources: ResourcesDep) -> Passwords:
+async def get_passwords(resources: ResourcesDep) -> Passwords:
     return resources.extra["passwords"]
 
 
-def get_tokens(request: Request) -> TokenCodec:
+async def get_tokens(request: Request) -> TokenCodec:
     return request.app.state.tokens
 
 

@@ -24,6 +24,7 @@ import psycopg
 import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from psycopg_pool import PoolTimeout
 
 from services.ai.app import create_app
 from services.ai.messages import TRIP_SYNC_SUBSCRIPTION, ai_topics
@@ -146,7 +147,10 @@ class AIService:
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while True:
-            schedule = await self.schedule(schedule_id)
+            try:
+                schedule = await self.schedule(schedule_id)
+            except (psycopg.OperationalError, PoolTimeout):  # a test that stopped PostgreSQL
+                schedule = None
             if schedule is not None and schedule["status"] in statuses:
                 return schedule
             assert time.monotonic() < deadline, f"schedule {schedule_id} is {schedule}"
@@ -226,16 +230,6 @@ def start_ai(
         location = SwitchableLocation(location_app)
         client = aioredis.Redis.from_url(clean_redis)
         queue = RedisStreamsQueue(client, topics=ai_topics(), poll_interval_s=0.05)
-        async def _dog() -> None:
-            await asyncio.sleep(25)
-            import sys
-            print("=== WATCHDOG tasks", file=sys.stderr)
-            for t in asyncio.all_tasks():
-                print("---", t.get_name(), t, file=sys.stderr)
-                t.print_stack(limit=15, file=sys.stderr)
-            sys.stderr.flush()
-
-        dog = None
         try:
             async with serving(app) as api:
                 resources = app.state.resources
@@ -243,13 +237,10 @@ def start_ai(
                 resources.http = httpx.AsyncClient(transport=location)
                 try:
                     yield AIService(app, api, queue, location)
-                    dog = asyncio.create_task(_dog())
                 finally:
                     await resources.http.aclose()
                     resources.http = real_http
         finally:
-            if dog:
-                dog.cancel()
             await queue.close()
             await client.aclose()
 
