@@ -302,10 +302,13 @@ def test_down_leaves_no_process_and_no_listening_port(deployment: Deployment) ->
 
 
 def test_ctrl_c_during_deploy_leaves_nothing(tmp_path: Path) -> None:
-    # Interrupt once the first replica has been started (its log file appears).
+    # Interrupt once the first replica has been started (its log file appears). The replica is
+    # pointed at a database that does not exist, so it never turns ready and the deploy is still
+    # waiting when the interrupt lands, however fast the machine is.
     watched = watched_deploy(
         tmp_path,
         "--profile", "dev", "--platform", "local", "--services", "user",
+        "--env", "TRIPGEN_USER_DATABASE_URL=postgresql://nobody:x@127.0.0.1:9/none",
         interrupt_when=tmp_path / "logs" / "user-1.log",
     )  # fmt: skip
     assert watched.returncode == 130, watched.output
