@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -211,11 +212,15 @@ def attach_or_deploy(
 
 
 def probe_targets(endpoints: Endpoints) -> list[ProbeTarget]:
-    """One target a second per deployed service, through the gateway like a user's request:
-    `/api/<service>/openapi.json`, the only GET under each service's prefix that needs no
-    token (the prober sends no headers), so it proves gateway → a live replica of the service.
-    It does not touch PostgreSQL or Redis: their outages show in the error rate instead."""
-    return [
+    """The steady prober's targets, through the gateway like a user's request.
+
+    Per deployed service `/api/<service>/openapi.json` (no token needed: gateway → a live
+    replica), plus one key route, `GET /api/users/me` as a probe account, which reads the
+    session (Redis, else PostgreSQL) and the user row (PostgreSQL) on every call — so a
+    database outage shows in availability, not only in the error rate. The probe token lives
+    for the services' access-token lifetime (15 min by default), longer than a default run.
+    """
+    targets = [
         ProbeTarget(
             name=f"{service} via gateway",
             url=f"{endpoints.services.get(service, endpoints.base_url).rstrip('/')}"
@@ -224,6 +229,35 @@ def probe_targets(endpoints: Endpoints) -> list[ProbeTarget]:
         for service in SERVICE_PATHS
         if service in endpoints.services
     ]
+    token = _probe_account_token(endpoints.base_url)
+    if token:
+        targets.append(
+            ProbeTarget(
+                name="profile read (key route)",
+                url=f"{endpoints.base_url.rstrip('/')}/api/users/me",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        )
+    return targets
+
+
+def _probe_account_token(base_url: str) -> str | None:
+    """Register and log in a probe account; None (with a warning) when the API refuses."""
+    email = f"prober-{os.getpid()}-{int(time.time())}@probe.tripgen.dev"
+    body = {"email": email, "password": f"probe-{os.urandom(6).hex()}-7", "name": "SLA prober"}
+    base = base_url.rstrip("/")
+    try:
+        with httpx.Client(timeout=10) as client:
+            client.post(f"{base}/api/users/register", json=body).raise_for_status()
+            login = client.post(
+                f"{base}/api/users/login",
+                json={"email": email, "password": body["password"]},
+            )
+            login.raise_for_status()
+            return str(login.json()["access_token"])
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        console.print(f"[yellow]prober: no key-route target ({exc}); probing health only[/]")
+        return None
 
 
 # --------------------------------------------------------------------------- one measured run

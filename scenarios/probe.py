@@ -44,6 +44,8 @@ _STOP_POLL_S = 0.05
 class ProbeTarget(BaseModel):
     name: str
     url: str
+    # e.g. a bearer token, so a key route that reads PostgreSQL can be probed, not only health.
+    headers: dict[str, str] = {}
 
     @classmethod
     def parse(cls, text: str) -> ProbeTarget:
@@ -60,7 +62,7 @@ async def _probe_once(client: httpx.AsyncClient, target: ProbeTarget) -> ProbeRe
     status: int | None = None
     error: str | None = None
     try:
-        response = await client.get(target.url)
+        response = await client.get(target.url, headers=target.headers or None)
         status = response.status_code
         ok = 200 <= status < 400
     except httpx.HTTPError as exc:

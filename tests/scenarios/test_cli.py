@@ -167,7 +167,10 @@ def test_more_locust_processes_than_users_is_refused() -> None:
         cli._plan(_args(users=2, processes=4), "prod")
 
 
-def test_probes_go_through_the_gateway_once_per_deployed_service() -> None:
+def test_probes_go_through_the_gateway_once_per_deployed_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cli, "_probe_account_token", lambda _base: "tok")
     endpoints = Endpoints(
         base_url="http://127.0.0.1:8000",
         services={s: "http://127.0.0.1:8000" for s in ("user", "trip", "location")},
@@ -177,8 +180,17 @@ def test_probes_go_through_the_gateway_once_per_deployed_service() -> None:
         "user via gateway",
         "trip via gateway",
         "location via gateway",
+        "profile read (key route)",
     ]
     assert targets[1].url == "http://127.0.0.1:8000/api/trips/openapi.json"
+    assert targets[3].url == "http://127.0.0.1:8000/api/users/me"
+    assert targets[3].headers == {"Authorization": "Bearer tok"}
+
+
+def test_without_a_probe_account_only_health_is_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoints = Endpoints(base_url="http://127.0.0.1:9", services={"user": "http://127.0.0.1:9"})
+    targets = probe_targets(endpoints)  # nothing listens on port 9: registration fails
+    assert [t.name for t in targets] == ["user via gateway"]
 
 
 def test_with_chaos_needs_the_chaos_runner(monkeypatch: pytest.MonkeyPatch) -> None:
