@@ -1,10 +1,17 @@
 """An OpenAI-compatible chat-completions endpoint whose failure rate chaos can set at run time.
 
-Promoted from the ai tests' fake (`tests/ai/fake_llm.py`: same routes and answers) with what an
-experiment needs on top: failures drawn at random with the set probability — the tests' fake
-fails a deterministic every-n-th call, and an exact 50% never exceeds SPEC.md's "> 50% → open"
-in any window, whereas a real endpoint failing half the time does — and an admin API, since the
-server must outlive single requests and be steered from another process:
+The one fake LLM of the repository: chaos experiments run it beside a deployment, and the ai
+tests (`tests/ai/conftest.py`) in process. A real HTTP server (uvicorn in a thread) so the
+`openai` SDK is used as in production, on the OpenAI and the Azure OpenAI paths. By default it
+answers what ai-service asks for: wish weights that lift `food` (plus an invented category that
+must be dropped) and one narrative per day; it can be made slow (`delay_s`) or answer with
+given text (`wishes_answer`, `narrative_answer`).
+
+Failures are drawn at random with the set probability (`failure_rate`): an exact 50% that fails
+every second call never exceeds SPEC.md's "> 50% → open" in any window, whereas a real endpoint
+failing half the time does. Tests that count calls want the deterministic pattern instead
+(`deterministic=True`: call n fails when ⌊(n+1)·rate⌋ > ⌊n·rate⌋, so 2/3 fails two of every
+three). An admin API steers it from another process, since it outlives single requests:
 
     PUT /_chaos/failure-rate {"rate": 0.5}     GET /_chaos/stats → calls, failures, rate
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import re
 import socket
@@ -31,7 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-WISH_ANSWER = {"categories": {"food": 2.5}, "tags": {}}
+WISH_ANSWER = {"categories": {"food": 2.5, "spaceports": 3.0}, "tags": {}}
 
 
 class FailureRate(BaseModel):
@@ -43,9 +51,14 @@ class ChaosLLM:
     failure_rate: float = 0.0
     delay_s: float = 0.0
     seed: int = 8
+    deterministic: bool = False  # every-n-th call fails rather than a random draw (see above)
+    wishes_answer: str | None = None  # raw content instead of WISH_ANSWER
+    narrative_answer: str | None = None  # raw content instead of one narrative per day
     port: int = 0
     calls: int = 0
     failures: int = 0
+    purposes: list[str] = field(default_factory=list)  # "wishes" or "narrative", per call
+    paths: list[str] = field(default_factory=list)  # the request path of each call
     _random: random.Random = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: uvicorn.Server | None = None
@@ -58,27 +71,47 @@ class ChaosLLM:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def azure_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> None:
+        """Back to fast, correct answers (a test's outage ends)."""
+        with self._lock:
+            self.delay_s, self.failure_rate = 0.0, 0.0
+            self.wishes_answer = self.narrative_answer = None
+
+    def _should_fail(self, n: int) -> bool:
+        if self.deterministic:
+            rate = self.failure_rate
+            return math.floor((n + 1) * rate) > math.floor(n * rate)
+        return self._random.random() < self.failure_rate
+
     def app(self) -> FastAPI:
         app = FastAPI()
 
         @app.post("/v1/chat/completions")
+        @app.post("/openai/deployments/{deployment}/chat/completions")  # Azure OpenAI's path
         async def complete(request: Request) -> Response:
             body = await request.json()
             system, user = body["messages"][0]["content"], body["messages"][-1]["content"]
+            purpose = "wishes" if "weights" in system else "narrative"
             with self._lock:
+                fail = self._should_fail(self.calls)
                 self.calls += 1
-                fail = self._random.random() < self.failure_rate
                 self.failures += fail
+                self.purposes.append(purpose)
+                self.paths.append(request.url.path)
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             if fail:
                 return JSONResponse({"error": {"message": "chaos", "type": "server_error"}}, 500)
-            if "weights" in system:
-                content = orjson.dumps(WISH_ANSWER).decode()
+            if purpose == "wishes":
+                content = self.wishes_answer or orjson.dumps(WISH_ANSWER).decode()
             else:
                 days = re.findall(r"^Day (\d+)", user, flags=re.MULTILINE)
-                narratives = [f"Day {d}: sights and food." for d in days]
-                content = orjson.dumps({"days": narratives}).decode()
+                narratives = [f"Day {d}: a lovely day of sights and food." for d in days]
+                content = self.narrative_answer or orjson.dumps({"days": narratives}).decode()
             return JSONResponse(_completion(body.get("model", "fake"), content))
 
         @app.put("/_chaos/failure-rate")

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from services.ai.generation import ScheduleGenerator
 from services.ai.llm import LLMEnricher
 from services.ai.messages import ai_topics
-from services.ai.outbox import OutboxRelay
 from services.ai.places import PlacesClient
 from services.ai.planner_pool import PlannerPool
 from services.ai.queue_gauge import QueueLengthGauge
@@ -21,6 +20,7 @@ from services.ai.routes import router
 from services.ai.settings import AISettings
 from services.ai.worker import ScheduleWorker
 from services.kit.app import create_service_app
+from services.kit.outbox import OutboxRelay
 from services.kit.queue import QueueOptions, build_queue
 from services.kit.resources import Resources
 
@@ -63,7 +63,7 @@ def create_app(
             metrics=resources.metrics,
         )
         relay = OutboxRelay(
-            schedules,
+            schedules.outbox,
             queue,
             resources.metrics,
             interval_s=settings.outbox_relay_interval_s,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from services.ai.repository import OutboxMessage
+from services.kit.outbox import OutboxMessage
 from services.kit.queue import DEFAULT_TOPICS, NOTIFICATION_QUEUE, TRIP_EVENTS_TOPIC
 
 # contracts.md names trip-service's `trip-sync` among the subscribers of `trip-events`, but the

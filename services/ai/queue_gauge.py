@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from services.ai import background
+from services.kit import background
 from services.kit.metrics import ServiceMetrics
 from services.kit.queue import AI_SCHEDULE_QUEUE, QueuePort
 

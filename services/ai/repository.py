@@ -1,10 +1,8 @@
-"""All SQL of ai-service (schema `ai_db`): schedules, the outbox, and the reference data."""
+"""All SQL of ai-service (schema `ai_db`): schedules and the reference data (the outbox: kit)."""
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +12,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from services.ai.schemas import ScheduleStatus
+from services.kit.outbox import OutboxMessage, OutboxStore, add_outbox
 
 Row = dict[str, Any]  # the kit's pool hands out connections with dict rows
 Connection = AsyncConnection[Row]
@@ -23,23 +22,6 @@ _SCHEDULE_COLUMNS = (
     "id, trip_id, requested_by, request, request_hash, status, itinerary, error, error_code,"
     " attempts, requested_at, started_at, finished_at, created_at, updated_at"
 )
-# One relay at a time publishes, so rows leave in the order they were written.
-_OUTBOX_LOCK = zlib.crc32(b"ai_db.outbox.relay")
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    kind: str  # "queue" (send) or "topic" (publish)
-    entity: str
-    message_id: str
-    body: dict[str, Any]
-    session_id: str | None = None
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    message: OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -110,23 +92,10 @@ class Claim:
     first: bool  # the row was created by this delivery
 
 
-class OutboxBatch:
-    """Unsent outbox rows, held by one relay inside a transaction until it marks them sent."""
-
-    def __init__(self, conn: Connection, rows: list[OutboxRow]) -> None:
-        self._conn = conn
-        self.rows = rows
-
-    async def mark_sent(self, ids: Sequence[int]) -> None:
-        if ids:
-            await self._conn.execute(
-                "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", (list(ids),)
-            )
-
-
 class ScheduleRepository:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
+        self.outbox = OutboxStore(pool, "ai")  # what the relay reads; writes use add_outbox
 
     async def get(self, schedule_id: str) -> ScheduleRecord | None:
         async with self.pool.connection() as conn:
@@ -171,7 +140,7 @@ class ScheduleRepository:
                 return Claim(ScheduleRecord.from_row(finished), started=False, first=False)
             first = bool(row["inserted"])
             if first:
-                await _insert_outbox(conn, on_first)
+                await add_outbox(conn, on_first)
             return Claim(ScheduleRecord.from_row(row), started=True, first=first)
 
     async def finish_done(
@@ -211,7 +180,7 @@ class ScheduleRepository:
             )
             if cur.rowcount == 0:  # another delivery finished it first
                 return False
-            await _insert_outbox(conn, messages)
+            await add_outbox(conn, messages)
             return True
 
     async def record_rejected(
@@ -245,54 +214,8 @@ class ScheduleRepository:
             )
             if cur.rowcount == 0:
                 return False
-            await _insert_outbox(conn, messages)
+            await add_outbox(conn, messages)
             return True
-
-    # -- outbox -------------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def unsent_outbox(self, limit: int) -> AsyncIterator[OutboxBatch]:
-        """The oldest unsent rows, in order; empty while another replica's relay holds them.
-
-        Rows marked sent inside the block are committed when it ends without an error.
-        """
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT pg_try_advisory_xact_lock(%s) AS locked", (_OUTBOX_LOCK,)
-            )
-            locked = await cur.fetchone()
-            if not locked or not locked["locked"]:
-                yield OutboxBatch(conn, [])
-                return
-            cur = await conn.execute(
-                "SELECT id, kind, entity, message_id, session_id, body FROM outbox"
-                " WHERE sent_at IS NULL ORDER BY id LIMIT %s",
-                (limit,),
-            )
-            rows = [
-                OutboxRow(
-                    int(r["id"]),
-                    OutboxMessage(
-                        r["kind"], r["entity"], r["message_id"], r["body"], r["session_id"]
-                    ),
-                )
-                for r in await cur.fetchall()
-            ]
-            yield OutboxBatch(conn, rows)
-
-    async def purge_sent_outbox(self, older_than_s: int) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => %s)",
-                (older_than_s,),
-            )
-            return cur.rowcount
-
-    async def unsent_outbox_count(self) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
-            row = await cur.fetchone()
-            return int(row["n"]) if row else 0
 
 
 class ReferenceRepository:
@@ -326,14 +249,3 @@ class ReferenceRepository:
                     if isinstance(v, int | float) and v >= 0
                 }
         return weights
-
-
-async def _insert_outbox(conn: Connection, messages: Sequence[OutboxMessage]) -> None:
-    if not messages:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO outbox (kind, entity, message_id, session_id, body)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            [(m.kind, m.entity, m.message_id, m.session_id, Jsonb(m.body)) for m in messages],
-        )

@@ -35,16 +35,16 @@ from psycopg import Error as DatabaseError
 from psycopg_pool import PoolTimeout
 from pydantic import ValidationError
 
-from services.ai import background
 from services.ai.errors import GenerationError, GenerationRefused, GenerationUnavailable
 from services.ai.generation import PlanningOptions, ScheduleGenerator
 from services.ai.messages import schedule_failed, schedule_ready, schedule_running
-from services.ai.outbox import OutboxRelay
 from services.ai.planning_input import request_hash
 from services.ai.repository import NewSchedule, ScheduleRepository
 from services.ai.schemas import GenerationMessage
 from services.ai.settings import AISettings
+from services.kit import background
 from services.kit.metrics import ServiceMetrics
+from services.kit.outbox import OutboxRelay
 from services.kit.queue import (
     AI_SCHEDULE_QUEUE,
     MessageLockLostError,

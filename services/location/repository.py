@@ -8,9 +8,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
-from services.kit.db import schema_of
+from services.kit.db import DictPool, schema_of
 from services.location.schemas import PlaceIn
 
 Row = dict[str, Any]
@@ -31,7 +30,7 @@ def escape_like(text: str) -> str:
 
 
 class PlaceRepository:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: DictPool) -> None:
         self.pool = pool
 
     async def _all(self, query: str, params: Params) -> list[Row]:

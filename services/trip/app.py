@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.kit.app import create_service_app
+from services.kit.outbox import OutboxRelay
 from services.kit.resources import Resources
 from services.trip.connections import ActiveConnectionsMiddleware, active_connections_gauge
 from services.trip.events import ScheduleEventConsumer
-from services.trip.outbox import OutboxRelay
 from services.trip.repository import TripRepository
 from services.trip.routes import router
 from services.trip.settings import TripSettings
@@ -26,7 +26,7 @@ def create_app(settings: TripSettings | None = None) -> FastAPI:
         assert queue is not None  # built with_queue=True
         repo = TripRepository(resources.pool)
         relay = OutboxRelay(
-            repo,
+            repo.outbox,
             queue,
             resources.metrics,
             interval_s=settings.outbox_relay_interval_s,

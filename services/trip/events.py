@@ -20,6 +20,7 @@ from typing import Any
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
+from services.kit.background import stop_tasks
 from services.kit.metrics import ServiceMetrics
 from services.kit.queue import (
     MALFORMED_BODY_REASON,
@@ -33,7 +34,6 @@ from services.kit.queue import (
 from services.trip.messages import TRIP_SYNC_SUBSCRIPTION, EventType
 from services.trip.repository import TripRepository
 from services.trip.schemas import ScheduleStatus
-from services.trip.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 _STATUS_OF = {

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from services.kit.outbox import OutboxMessage
 from services.kit.queue import AI_SCHEDULE_QUEUE, TRIP_EVENTS_TOPIC
-from services.trip.repository import OutboxMessage, ScheduleRecord, TripRecord
+from services.trip.repository import ScheduleRecord, TripRecord
 
 # trip-service's own subscription of `trip-events`: it keeps the schedule read model current.
 TRIP_SYNC_SUBSCRIPTION = "trip-sync"

@@ -1,18 +1,17 @@
-"""All SQL of trip-service (schema `trip_db`): trips, members, schedules and the outbox."""
+"""All SQL of trip-service (schema `trip_db`): trips, members and schedules (the outbox: kit)."""
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from services.kit.outbox import OutboxMessage, OutboxStore, add_outbox
 from services.trip.schemas import MemberRole, ScheduleStatus, TripRole
 
 _TRIP_COLUMNS = (
@@ -51,8 +50,6 @@ _VISIBLE_TRIP = (
 # older event change nothing.
 _STATUS_RANK = "CASE s.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
 _RANK = {ScheduleStatus.RUNNING: 1, ScheduleStatus.DONE: 2, ScheduleStatus.FAILED: 2}
-# One relay at a time across replicas keeps each session's messages in commit order.
-_OUTBOX_LOCK = zlib.crc32(b"trip_db.outbox.relay")
 
 Row = dict[str, Any]  # the kit's pool hands out connections with dict rows
 Connection = AsyncConnection[Row]
@@ -184,43 +181,13 @@ class ScheduleRecord:
         return body
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
-    """A message to publish once the transaction that wrote it commits."""
-
-    kind: Literal["queue", "topic"]
-    entity: str  # the queue or topic name
-    message_id: str
-    body: dict[str, Any]
-    session_id: str | None = None
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    message: OutboxMessage
-
-
-class OutboxBatch:
-    """Unsent outbox rows, held by one relay inside a transaction until it marks them sent."""
-
-    def __init__(self, conn: Connection, rows: list[OutboxRow]) -> None:
-        self._conn = conn
-        self.rows = rows
-
-    async def mark_sent(self, ids: Sequence[int]) -> None:
-        if ids:
-            await self._conn.execute(
-                "UPDATE outbox SET sent_at = now() WHERE id = ANY(%s)", (list(ids),)
-            )
-
-
 OutboxFor = Callable[[TripRecord, "ScheduleRecord"], Sequence[OutboxMessage]]
 
 
 class TripRepository:
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
+        self.outbox = OutboxStore(pool, "trip")  # what the relay reads; writes use add_outbox
 
     # -- trips --------------------------------------------------------------------------------
 
@@ -242,7 +209,7 @@ class TripRepository:
                 (trip_id, owner_id, *(fields[n] for n in names)),
             )
             row = await _one(cur)
-            await _insert_outbox(conn, outbox)
+            await add_outbox(conn, outbox)
         return TripRecord.from_row(row)
 
     async def visible_trip(self, trip_id: str, user_id: str) -> TripAccess | None:
@@ -301,7 +268,7 @@ class TripRepository:
             row = await cur.fetchone()
             if row is None:
                 return None
-            await _insert_outbox(conn, outbox)
+            await add_outbox(conn, outbox)
         return TripRecord.from_row(row)
 
     async def delete_trip(self, trip_id: str, outbox: Sequence[OutboxMessage]) -> bool:
@@ -310,7 +277,7 @@ class TripRepository:
             cur = await conn.execute("DELETE FROM trips WHERE id = %s", (trip_id,))
             if cur.rowcount == 0:
                 return False
-            await _insert_outbox(conn, outbox)
+            await add_outbox(conn, outbox)
         return True
 
     # -- members ------------------------------------------------------------------------------
@@ -345,7 +312,7 @@ class TripRepository:
             row = await cur.fetchone()
             if row is None:
                 return None
-            await _insert_outbox(conn, outbox)
+            await add_outbox(conn, outbox)
         member = MemberRecord(str(row["user_id"]), TripRole(row["role"]), row["added_at"])
         return member, bool(row["added"])
 
@@ -358,7 +325,7 @@ class TripRepository:
             )
             if cur.rowcount == 0:
                 return False
-            await _insert_outbox(conn, outbox)
+            await add_outbox(conn, outbox)
         return True
 
     # -- schedules ----------------------------------------------------------------------------
@@ -384,7 +351,7 @@ class TripRepository:
                 (schedule_id, trip_id, requested_by),
             )
             schedule = ScheduleRecord.from_row(await _one(cur))
-            await _insert_outbox(conn, outbox_for(TripRecord.from_row(trip_row), schedule))
+            await add_outbox(conn, outbox_for(TripRecord.from_row(trip_row), schedule))
         return schedule
 
     async def schedule(self, trip_id: str, schedule_id: str) -> ScheduleRecord | None:
@@ -442,61 +409,6 @@ class TripRepository:
                 },
             )
             return cur.rowcount > 0
-
-    # -- outbox -------------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def unsent_outbox(self, limit: int) -> AsyncIterator[OutboxBatch]:
-        """The oldest unsent rows, in order; empty while another replica's relay holds them.
-
-        Rows marked sent inside the block are committed when it ends without an error.
-        """
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT pg_try_advisory_xact_lock(%s) AS locked", (_OUTBOX_LOCK,)
-            )
-            if not (await _one(cur))["locked"]:
-                yield OutboxBatch(conn, [])
-                return
-            cur = await conn.execute(
-                "SELECT id, kind, entity, message_id, session_id, body FROM outbox"
-                " WHERE sent_at IS NULL ORDER BY id LIMIT %s",
-                (limit,),
-            )
-            rows = [
-                OutboxRow(
-                    int(r["id"]),
-                    OutboxMessage(
-                        r["kind"], r["entity"], r["message_id"], r["body"], r["session_id"]
-                    ),
-                )
-                for r in await cur.fetchall()
-            ]
-            yield OutboxBatch(conn, rows)
-
-    async def purge_sent_outbox(self, older_than_s: int) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => %s)",
-                (older_than_s,),
-            )
-            return cur.rowcount
-
-    async def unsent_outbox_count(self) -> int:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
-            return int((await _one(cur))["n"])
-
-
-async def _insert_outbox(conn: Connection, messages: Sequence[OutboxMessage]) -> None:
-    if not messages:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO outbox (kind, entity, message_id, session_id, body)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            [(m.kind, m.entity, m.message_id, m.session_id, Jsonb(m.body)) for m in messages],
-        )
 
 
 def _stored(fields: Mapping[str, Any]) -> dict[str, Any]:

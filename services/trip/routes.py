@@ -17,11 +17,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from services.kit.auth import CurrentUser
 from services.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from services.kit.outbox import OutboxRelay
 from services.kit.ratelimit import RateLimited
 from services.kit.resources import ResourcesDep
 from services.trip.locations import LocationClient
 from services.trip.messages import EventType, schedule_request, schedule_requested, trip_event
-from services.trip.outbox import OutboxRelay
 from services.trip.repository import TripAccess, TripRepository
 from services.trip.schemas import (
     MemberCreate,

@@ -26,6 +26,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from psycopg_pool import PoolTimeout
 
+from chaos.fake_llm import ChaosLLM
 from services.ai.app import create_app
 from services.ai.messages import TRIP_SYNC_SUBSCRIPTION, ai_topics
 from services.ai.planner_pool import PlannerPool
@@ -44,7 +45,6 @@ from services.kit.queue import (
 from services.location.app import create_app as create_location_app
 from services.location.places_loader import upsert_places
 from services.location.settings import LocationSettings
-from tests.ai.fake_llm import FakeLLM
 from tests.support import bearer, serving
 
 LOCATION_URL = "http://location.test"
@@ -254,8 +254,9 @@ async def service(start_ai: Callable[..., Any]) -> AsyncIterator[AIService]:
 
 
 @pytest.fixture
-def fake_llm() -> Iterator[FakeLLM]:
-    server = FakeLLM().start()
+def fake_llm() -> Iterator[ChaosLLM]:
+    # Deterministic failures: the breaker tests count calls, a random draw would make them flaky.
+    server = ChaosLLM(deterministic=True).start()
     try:
         yield server
     finally:

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from chaos.fake_llm import ChaosLLM
 from services.ai.breaker import BreakerState
 from tests.ai.conftest import SEOUL_CITY_HALL, AIService, schedule_request
-from tests.ai.fake_llm import FakeLLM
 
 WISHES = "great street food, and quiet places"
 
@@ -30,7 +30,7 @@ async def preview(service: AIService, body: dict[str, Any]) -> dict[str, Any]:
     return r.json()
 
 
-def llm_settings(fake: FakeLLM, **overrides: Any) -> dict[str, Any]:
+def llm_settings(fake: ChaosLLM, **overrides: Any) -> dict[str, Any]:
     return {"llm_base_url": fake.base_url, "llm_api_key": "test-key", **overrides}
 
 
@@ -39,7 +39,7 @@ def breaker_state(service: AIService) -> BreakerState:
 
 
 async def test_a_healthy_llm_turns_wishes_into_weights_and_narrates_each_day(
-    start_ai: Any, fake_llm: FakeLLM
+    start_ai: Any, fake_llm: ChaosLLM
 ) -> None:
     async with start_ai(**llm_settings(fake_llm)) as service:
         result = await preview(service, preview_body(end_date="2026-04-02"))
@@ -56,7 +56,7 @@ async def test_a_healthy_llm_turns_wishes_into_weights_and_narrates_each_day(
         assert service.metric("ai_llm_calls_total", purpose="wishes", outcome="answered") == 1
 
 
-async def test_the_worker_stores_the_enriched_itinerary(start_ai: Any, fake_llm: FakeLLM) -> None:
+async def test_the_worker_stores_the_enriched_itinerary(start_ai: Any, fake_llm: ChaosLLM) -> None:
     async with start_ai(**llm_settings(fake_llm)) as service:
         body = await service.request_schedule(wishes=WISHES)
         schedule = await service.wait_for(body["schedule_id"])
@@ -66,7 +66,7 @@ async def test_the_worker_stores_the_enriched_itinerary(start_ai: Any, fake_llm:
 
 
 async def test_azure_openai_is_used_when_an_api_version_is_set(
-    start_ai: Any, fake_llm: FakeLLM
+    start_ai: Any, fake_llm: ChaosLLM
 ) -> None:
     settings = {
         "llm_base_url": fake_llm.azure_endpoint,
@@ -81,7 +81,7 @@ async def test_azure_openai_is_used_when_an_api_version_is_set(
 
 
 async def test_a_slow_llm_times_out_and_the_itinerary_comes_without_it_within_3_s(
-    start_ai: Any, fake_llm: FakeLLM
+    start_ai: Any, fake_llm: ChaosLLM
 ) -> None:
     fake_llm.delay_s = 10.0
     async with start_ai(**llm_settings(fake_llm)) as service:  # the default 3 s timeout
@@ -107,7 +107,7 @@ async def test_a_slow_llm_times_out_and_the_itinerary_comes_without_it_within_3_
         assert again["itinerary"]["enrichment"] == {"wishes": "llm", "narrative": "llm"}
 
 
-async def test_garbage_answers_are_ignored(start_ai: Any, fake_llm: FakeLLM) -> None:
+async def test_garbage_answers_are_ignored(start_ai: Any, fake_llm: ChaosLLM) -> None:
     fake_llm.wishes_answer = '{"categories": {"food": 99}}'  # out of the 0..5 range
     fake_llm.narrative_answer = "Here is a lovely narrative! Day 1 is great."
     async with start_ai(**llm_settings(fake_llm)) as service:
@@ -122,7 +122,7 @@ async def test_garbage_answers_are_ignored(start_ai: Any, fake_llm: FakeLLM) -> 
 
 
 async def test_failing_llm_opens_the_breaker_then_half_opens_after_the_reset_time(
-    start_ai: Any, fake_llm: FakeLLM
+    start_ai: Any, fake_llm: ChaosLLM
 ) -> None:
     settings = llm_settings(
         fake_llm,
@@ -182,7 +182,7 @@ async def test_an_unreachable_llm_endpoint_still_yields_itineraries(start_ai: An
         assert service.metric("ai_llm_calls_total", purpose="wishes", outcome="error") == 1
 
 
-def test_the_fake_server_speaks_the_chat_completions_protocol(fake_llm: FakeLLM) -> None:
+def test_the_fake_server_speaks_the_chat_completions_protocol(fake_llm: ChaosLLM) -> None:
     r = httpx.post(
         f"{fake_llm.base_url}/chat/completions",
         json={

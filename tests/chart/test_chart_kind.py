@@ -91,7 +91,7 @@ def test_kind_nodes_can_host_the_pods() -> None:
 
 
 def test_kind_prod_sim_loads_the_dev_sample_data(prod_kind: list[Doc], prod: list[Doc]) -> None:
-    # SPEC.md › Dev data initialisation: schema → sample data → validation; prod itself: schema only.
+    # SPEC.md › Dev data initialisation: schema → sample → validation; prod itself: schema only.
     jobs = {d["metadata"]["name"] for d in chart.find(prod_kind, "Job")}
     assert jobs == {f"tripgen-datainit-{step}" for step in ("schema", "sample", "validate")}
     assert {d["metadata"]["name"] for d in chart.find(prod, "Job")} == {"tripgen-datainit-schema"}

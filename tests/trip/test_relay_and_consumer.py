@@ -13,11 +13,11 @@ from psycopg import OperationalError
 
 from services.kit.db import open_pool
 from services.kit.metrics import ServiceMetrics
+from services.kit.outbox import OutboxMessage, OutboxRelay
 from services.kit.queue import QueuePort, QueueUnavailableError, ReceivedMessage
 from services.trip import events
 from services.trip.events import MalformedEvent, ScheduleEventConsumer, parse_schedule_event
-from services.trip.outbox import OutboxRelay
-from services.trip.repository import OutboxMessage, Pool, TripRepository
+from services.trip.repository import Pool, TripRepository
 from services.trip.schemas import ScheduleStatus
 
 
@@ -213,7 +213,7 @@ async def _trip_with_messages(repo: TripRepository, entity: str, count: int) -> 
 
 def relay(repo: TripRepository, queue: RecordingQueue, batch_size: int = 100) -> OutboxRelay:
     return OutboxRelay(
-        repo,
+        repo.outbox,
         cast(QueuePort, queue),
         ServiceMetrics("trip"),
         interval_s=0.1,
@@ -251,7 +251,7 @@ async def test_one_relay_at_a_time_across_replicas(trip_pool: Pool) -> None:
     entity = f"test-relay-{uuid.uuid4().hex[:8]}"
     await _trip_with_messages(repo, entity, 2)
     queue = RecordingQueue()
-    async with repo.unsent_outbox(10) as held:  # another replica's relay, mid-pass
+    async with repo.outbox.unsent(10) as held:  # another replica's relay, mid-pass
         assert held.rows
         assert await relay(repo, queue).relay_once() == (0, False)
     published, _ = await relay(repo, queue).relay_once()

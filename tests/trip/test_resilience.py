@@ -37,7 +37,7 @@ async def test_a_trip_created_while_redis_is_down_is_announced_once_redis_is_bac
         got = await service.client.get(f"/api/trips/{trip['id']}", headers=auth)
         assert got.status_code == 200
         await asyncio.sleep(0.3)  # a few relay passes fail meanwhile
-        assert await repo.unsent_outbox_count() >= 1
+        assert await repo.outbox.unsent_count() >= 1
     finally:
         backing.redis.start()
     [event] = await collect(
@@ -50,7 +50,7 @@ async def test_a_trip_created_while_redis_is_down_is_announced_once_redis_is_bac
     assert event.body["type"] == "trip.created"
 
     async def drained() -> bool:
-        return await repo.unsent_outbox_count() == 0
+        return await repo.outbox.unsent_count() == 0
 
     await eventually(drained)
     metrics = (await service.client.get("/metrics")).text

@@ -433,7 +433,7 @@ def build_seasonal() -> list[dict[str, Any]]:
 
 
 def build_profiles(rng: random.Random, known_tags: set[str]) -> list[dict[str, Any]]:
-    profiles = []
+    profiles: list[dict[str, Any]] = []
     for variant in range(2):
         for name, categories, interests, *variants in ARCHETYPES:
             missing = set(interests) - known_tags

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from services.ai import background
+from services.kit import background
 
 
 async def test_a_loop_that_swallows_its_cancellation_is_still_stopped() -> None:
@@ -63,3 +63,13 @@ async def test_the_failure_of_a_task_that_had_ended_is_logged(
     with caplog.at_level(logging.ERROR):
         await background.stop(task)
     assert "broken had failed" in caplog.text
+
+
+async def test_several_tasks_are_stopped_together() -> None:
+    async def loop() -> None:
+        await asyncio.Event().wait()  # never set: only a cancellation ends it
+
+    tasks = [asyncio.create_task(loop(), name=f"loop-{n}") for n in range(3)]
+    await asyncio.sleep(0.02)
+    await asyncio.wait_for(background.stop_tasks(tasks), timeout=5)
+    assert all(task.cancelled() for task in tasks)
