@@ -67,9 +67,13 @@ def watched_deploy(
     run_dir: Path, *args: str, interrupt_when: Path | None = None, timeout: float = 120
 ) -> WatchedDeploy:
     """Run `deploy args…`; send SIGINT (Ctrl-C) once `interrupt_when` exists, if given."""
+    # Output goes to a file, not a pipe: nobody reads a pipe while we watch, and a deploy (or
+    # its clean-up) blocked on a full pipe could never finish.
+    output_path = run_dir.parent / f"{run_dir.name}-deploy.out"
+    output_file = output_path.open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulation.cli", "--run-dir", str(run_dir), "deploy", *args],
-        stdout=subprocess.PIPE,
+        stdout=output_file,
         stderr=subprocess.STDOUT,
         text=True,
         cwd=REPO_ROOT,
@@ -94,10 +98,14 @@ def watched_deploy(
             interrupted = True
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"deploy did not finish within {timeout} s")
+            output_file.close()
+            pytest.fail(
+                f"deploy did not finish within {timeout} s; output:\n{output_path.read_text()}"
+            )
         time.sleep(0.02)
+    output_file.close()
     watched.returncode = proc.returncode
-    watched.output = proc.stdout.read() if proc.stdout else ""
+    watched.output = output_path.read_text()
     return watched
 
 
