@@ -21,6 +21,7 @@ import httpx
 
 from chaos.accounts import Account, account, forget_token
 from scenarios.jsonl import append_jsonl, read_jsonl
+from scenarios.probe import ProbeTarget, probe_once, probe_once_sync
 from scenarios.results import ProbeResult
 
 TRAFFIC_FILE = "traffic.jsonl"
@@ -45,25 +46,9 @@ KEY_ROUTES: tuple[Route, ...] = (
 def request_once(
     client: httpx.Client, route: Route, headers: dict[str, str] | None = None
 ) -> ProbeResult:
-    """One GET of `route`, timed; ok for 2xx/3xx (like the steady prober)."""
-    started_wall = datetime.now(UTC)
-    started = time.perf_counter()
-    status: int | None = None
-    error: str | None = None
-    try:
-        response = client.get(route.path, headers=headers)
-        status = response.status_code
-        ok = 200 <= status < 400
-    except httpx.HTTPError as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}".strip()
-    return ProbeResult(
-        timestamp=started_wall,
-        target=route.name,
-        url=route.path,
-        ok=ok,
-        status=status,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        error=error,
+    """One GET of `route`, timed; ok for 2xx/3xx (the steady prober's own probe)."""
+    return probe_once_sync(
+        client, ProbeTarget(name=route.name, url=route.path, headers=headers or {})
     )
 
 
@@ -149,22 +134,5 @@ class BackgroundTraffic:
                 await asyncio.sleep(min(0.05, max(0.0, due - time.monotonic())))
 
     async def _request(self, client: httpx.AsyncClient, route: Route, user: Account) -> ProbeResult:
-        started_wall = datetime.now(UTC)
-        started = time.perf_counter()
-        status: int | None = None
-        error: str | None = None
-        try:
-            response = await client.get(route.path, headers=user.headers)
-            status = response.status_code
-            ok = 200 <= status < 400
-        except httpx.HTTPError as exc:
-            ok, error = False, f"{type(exc).__name__}: {exc}".strip()
-        return ProbeResult(
-            timestamp=started_wall,
-            target=route.name,
-            url=route.path,
-            ok=ok,
-            status=status,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            error=error,
-        )
+        target = ProbeTarget(name=route.name, url=route.path, headers=dict(user.headers))
+        return await probe_once(client, target)

@@ -56,26 +56,46 @@ class ProbeTarget(BaseModel):
         return cls(name=httpx.URL(text).path or "/", url=text)
 
 
-async def _probe_once(client: httpx.AsyncClient, target: ProbeTarget) -> ProbeResult:
-    started_wall = datetime.now(UTC)
-    started = time.perf_counter()
-    status: int | None = None
-    error: str | None = None
-    try:
-        response = await client.get(target.url, headers=target.headers or None)
-        status = response.status_code
-        ok = 200 <= status < 400
-    except httpx.HTTPError as exc:
-        ok, error = False, f"{type(exc).__name__}: {exc}".strip()
+def _result(
+    target: ProbeTarget,
+    started_wall: datetime,
+    started: float,
+    status: int | None,
+    error: str | None,
+) -> ProbeResult:
     return ProbeResult(
         timestamp=started_wall,
         target=target.name,
         url=target.url,
-        ok=ok,
+        ok=error is None and status is not None and 200 <= status < 400,
         status=status,
         latency_ms=(time.perf_counter() - started) * 1000,
         error=error,
     )
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+async def probe_once(client: httpx.AsyncClient, target: ProbeTarget) -> ProbeResult:
+    """One timed GET of `target`; ok for 2xx/3xx."""
+    started_wall, started = datetime.now(UTC), time.perf_counter()
+    try:
+        response = await client.get(target.url, headers=target.headers or None)
+    except httpx.HTTPError as exc:
+        return _result(target, started_wall, started, None, _describe(exc))
+    return _result(target, started_wall, started, response.status_code, None)
+
+
+def probe_once_sync(client: httpx.Client, target: ProbeTarget) -> ProbeResult:
+    """`probe_once` for a synchronous client (e.g. a chaos probe in a plain thread)."""
+    started_wall, started = datetime.now(UTC), time.perf_counter()
+    try:
+        response = client.get(target.url, headers=target.headers or None)
+    except httpx.HTTPError as exc:
+        return _result(target, started_wall, started, None, _describe(exc))
+    return _result(target, started_wall, started, response.status_code, None)
 
 
 async def probe_loop(
@@ -96,7 +116,7 @@ async def probe_loop(
     pending: set[asyncio.Task[None]] = set()
 
     async def one(client: httpx.AsyncClient, target: ProbeTarget) -> None:
-        result = await _probe_once(client, target)
+        result = await probe_once(client, target)
         results.append(result)
         if out is not None:
             append_jsonl(out, result)

@@ -63,6 +63,10 @@ class WatchedDeploy:
     ports: set[int] = field(default_factory=set)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def watched_deploy(
     run_dir: Path, *args: str, interrupt_when: Path | None = None, timeout: float = 120
 ) -> WatchedDeploy:
@@ -77,6 +81,9 @@ def watched_deploy(
         stderr=subprocess.STDOUT,
         text=True,
         cwd=REPO_ROOT,
+        # A background job of a non-interactive shell (e.g. a CI runner) inherits SIGINT as
+        # ignored, and Python keeps it so: restore the default, as a terminal's Ctrl-C has it.
+        preexec_fn=_default_sigint,
     )
     watched = WatchedDeploy(returncode=-1, output="")
     deadline = time.monotonic() + timeout
