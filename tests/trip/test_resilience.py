@@ -115,7 +115,12 @@ async def test_active_connections_counts_requests_in_flight(service: TripService
     after = (await service.client.get("/metrics")).text
     assert "active_connections 1.0" in during
     assert "active_connections 0.0" in after
-    assert 'outbox_relayed_total{entity="trip-events"}' in after
+
+    async def relayed() -> bool:  # the relay runs in the background: wait for its first pass
+        text = (await service.client.get("/metrics")).text
+        return 'outbox_relayed_total{entity="trip-events"}' in text
+
+    await eventually(relayed)
 
 
 async def test_health_and_openapi(service: TripService) -> None:
