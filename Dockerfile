@@ -7,7 +7,7 @@
 # no HEALTHCHECK (Kubernetes probes /actuator/health/{startup,liveness,readiness}).
 #
 # BASE_IMAGE must provide python3.11 with the venv module. Real world: python:3.11-slim. Where no
-# registry is reachable, `python -m simulation.image` builds one with debootstrap (Debian 12,
+# registry is reachable, `python -m simulation.k8s.image` builds one with debootstrap (Debian 12,
 # python3 3.11) and passes it here.
 #
 # Needs BuildKit (cache and secret mounts; no `# syntax` line, so no frontend image is pulled).

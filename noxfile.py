@@ -35,7 +35,7 @@ def lint(session: nox.Session) -> None:
     _install(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "services", "simulation", "scenarios", "chaos")
+    session.run("mypy", "services", "runs", "simulation", "scenarios", "chaos")
 
 
 @nox.session(python=PYTHON)
@@ -47,28 +47,28 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q", "-ra"]))
     # helm lint --strict and strict Kubernetes 1.29 validation of every values combination (the
     # conformance tests already ran above).
-    session.run("python", "-m", "simulation.chart", "verify", "--no-tests")
+    session.run("python", "-m", "simulation.k8s.chart", "verify", "--no-tests")
     if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("CI", "TRIPGEN_IMAGE")):
         # The Dockerfile builds from a locally made base and every service answers health.
-        session.run("python", "-m", "simulation.image", "--service", "all")
+        session.run("python", "-m", "simulation.k8s.image", "--service", "all")
 
 
 @nox.session(python=PYTHON)
 def chart(session: nox.Session) -> None:
     """Render dev/prod/kind with a real Helm, lint, validate on Kubernetes 1.29, conformance."""
-    _run_module(session, "simulation.chart", "verify")
+    _run_module(session, "simulation.k8s.chart", "verify")
 
 
 @nox.session(python=PYTHON, name="design-check")
 def design_check(session: nox.Session) -> None:
     """Findings from the rendered prod manifests and the topology (informs, never gates)."""
-    _run_module(session, "simulation.design_check")
+    _run_module(session, "simulation.k8s.design_check")
 
 
 @nox.session(python=PYTHON)
 def image(session: nox.Session) -> None:
     """Build the service image from a locally made base and smoke-test /actuator/health."""
-    _run_module(session, "simulation.image")
+    _run_module(session, "simulation.k8s.image")
 
 
 @nox.session(python=PYTHON, name="cluster-up")
@@ -122,7 +122,7 @@ def load(session: nox.Session) -> None:
 @nox.session(python=PYTHON, name="sla-check")
 def sla_check(session: nox.Session) -> None:
     """Deploy (unless up), load, probe and judge every SLA objective; writes the report and gate."""
-    _run_module(session, "scenarios.cli", "sla-check")
+    _run_module(session, "chaos.sla_check")
 
 
 @nox.session(python=PYTHON)
@@ -140,7 +140,7 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=PYTHON, name="bench-planner")
 def bench_planner(session: nox.Session) -> None:
     """Planner p50/p95 for 1/3/5/7-day trips and solution quality against a 10x longer run."""
-    _run_module(session, "services.ai.planner.bench")
+    _run_module(session, "scenarios.bench.planner")
 
 
 @nox.session(python=PYTHON)

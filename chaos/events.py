@@ -3,7 +3,7 @@
 An event is opened by the action that injects a fault (`started_at`), updated by the rollback
 that lifts it (`ended_at`) and by the probe that sees the steady state again (`recovered_at`).
 While open it lives in `chaos_open_events.json`; when its experiment ends it is appended to
-`chaos_events.jsonl` — the side file `scenarios.results.build_results` merges into a run's
+`chaos_events.jsonl` — the side file `runs.results.build_results` merges into a run's
 results — and, if the run's `results.json` already exists, added to it too, so the SLA report
 marks the chaos window and judges the recovery time.
 
@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scenarios.jsonl import append_jsonl, read_jsonl
-from scenarios.results import CHAOS_FILE, RESULTS_FILE, ChaosEvent, LoadResults
+from runs.jsonl import append_jsonl, read_jsonl
+from runs.results import CHAOS_FILE, RESULTS_FILE, ChaosEvent, LoadResults
 
 OPEN_FILE = "chaos_open_events.json"
 EXPERIMENT_FILE = "chaos_experiment.json"

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scenarios.results import ChaosEvent
+from runs.results import ChaosEvent
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The run's results JSON when chaos drove the traffic itself (no locust run around it).
 
-`scenarios.results.LoadResults` is locust-shaped; here it is filled from the background traffic
+`runs.results.LoadResults` is locust-shaped; here it is filled from the background traffic
 (`traffic.jsonl`): per-route stats, a per-second series, the requests as steady-prober results
 (each user sends about one request a second, never overloaded — what the judge's availability
 expects), plus the side files every run folder may hold (chaos events, AI generation samples).
@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chaos.traffic import TRAFFIC_FILE
-from scenarios.jsonl import read_jsonl
-from scenarios.quantiles import percentile
-from scenarios.results import (
+from runs.jsonl import read_jsonl
+from runs.quantiles import percentile
+from runs.results import (
     CHAOS_FILE,
     SAMPLES_FILE,
     ChaosEvent,

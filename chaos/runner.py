@@ -10,7 +10,7 @@ and record everything in one run folder:
 
 `run_experiments(...)` is what `nox -s chaos` (via `chaos.cli`) and `sla-check --with-chaos` call.
 With `background_load=False` the caller drives the load (e.g. locust in the same run folder): the
-events then land in `chaos_events.jsonl`, which `scenarios.results.build_results` merges.
+events then land in `chaos_events.jsonl`, which `runs.results.build_results` merges.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from chaos.events import events_since, finalize, now
 from chaos.outcome import ExperimentOutcome, from_journal
 from chaos.results import build_chaos_results
 from chaos.traffic import BackgroundTraffic
-from scenarios.results import RESULTS_FILE
-from scenarios.runner import new_run_dir
+from runs.folders import new_run_dir
+from runs.results import RESULTS_FILE
 from simulation.platforms.base import NotDeployed, PlatformError
 from simulation.state import load_state, run_dir
 

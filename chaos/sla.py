@@ -1,4 +1,4 @@
-"""The SLA objectives experiments are judged against: `scenarios/sla/<profile>.yaml`.
+"""The SLA objectives experiments are judged against: `runs/specs/<profile>.yaml`.
 
 A steady-state tolerance names an objective by id (`postgres-failover`) or by metric
 (`ai_generation_p95_ms`: the first gating objective measuring it), so the figure comes from the
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from scenarios.spec import METRICS, Objective, SlaSpec, format_value, load_spec
+from runs.spec import METRICS, Objective, SlaSpec, format_value, load_spec
 
 FALLBACK_SPEC = "prod"
 
@@ -49,4 +49,4 @@ def resolve(name: str, sla: str) -> ResolvedObjective:
         found = _find(_spec(spec_name), name)
         if found is not None:
             return ResolvedObjective(found, spec_name)
-    raise KeyError(f"no SLA objective {name!r} in scenarios/sla/{sla}.yaml or {FALLBACK_SPEC}.yaml")
+    raise KeyError(f"no SLA objective {name!r} in runs/specs/{sla}.yaml or {FALLBACK_SPEC}.yaml")

@@ -1,6 +1,6 @@
 """Background traffic during experiments: a few users each reading key routes about once a
 second through the front door, every request recorded (`traffic.jsonl`, one
-`scenarios.results.ProbeResult` a line) so probes can judge availability, error rate and the
+`runs.results.ProbeResult` a line) so probes can judge availability, error rate and the
 longest wait over any window, and the run's results can show what the users saw.
 
 Deliberately small and bounded: 2 shared cores run the deployment too, and what matters here is
@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from chaos.accounts import Account, account, forget_token
-from scenarios.jsonl import append_jsonl, read_jsonl
-from scenarios.probe import ProbeTarget, probe_once, probe_once_sync
-from scenarios.results import ProbeResult
+from runs.jsonl import append_jsonl, read_jsonl
+from runs.results import ProbeResult
+from scenarios.load.probe import ProbeTarget, probe_once, probe_once_sync
 
 TRAFFIC_FILE = "traffic.jsonl"
 

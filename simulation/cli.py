@@ -39,9 +39,9 @@ from simulation.platforms.select import (
     current_platform,
     default_runner,
 )
+from simulation.platforms.supervisor import SupervisorError
 from simulation.profiles import REPLICAS, SERVICES, UnknownProfile
 from simulation.state import StateError, load_state, run_dir
-from simulation.supervisor import SupervisorError
 
 console = Console(stderr=True, soft_wrap=True)  # messages stay whole lines: greppable
 out = Console()

@@ -21,7 +21,7 @@ SERVICE_PATHS: Final = MappingProxyType(
 )
 
 # The zone labels of local replicas. kind and AKS name the same zones `koreacentral-N`
-# (simulation.topology.ZONES); `zone_index` accepts either spelling.
+# (simulation.k8s.topology.ZONES); `zone_index` accepts either spelling.
 LOCAL_ZONES: Final = ("zone-1", "zone-2", "zone-3")
 
 REPLICAS: Final = MappingProxyType(

@@ -14,8 +14,8 @@ from chaos.accounts import account
 from chaos.context import Configuration, context_from
 from chaos.events import experiment_started_at
 from chaos.traffic import KEY_ROUTES, read_traffic, request_once
-from scenarios.quantiles import percentile
-from scenarios.results import ProbeResult
+from runs.quantiles import percentile
+from runs.results import ProbeResult
 
 PROBE_ACCOUNT = "prober"
 

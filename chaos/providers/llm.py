@@ -30,9 +30,9 @@ from chaos.events import (
 )
 from chaos.llm_env import LLM_ENV
 from chaos.schedules import Generation, generate
-from scenarios.jsonl import append_jsonl, read_jsonl
-from scenarios.quantiles import percentile
-from scenarios.results import SAMPLES_FILE, SampleRecord
+from runs.jsonl import append_jsonl, read_jsonl
+from runs.quantiles import percentile
+from runs.results import SAMPLES_FILE, SampleRecord
 from simulation.state import load_state
 
 EVENT = "llm-failure-50"

@@ -25,7 +25,7 @@ from pydantic import AwareDatetime, BaseModel
 from chaos.accounts import Account, account
 from chaos.context import Configuration, context_from
 from chaos.events import experiment_started_at
-from scenarios.jsonl import append_jsonl, read_jsonl
+from runs.jsonl import append_jsonl, read_jsonl
 
 WRITES_FILE = "pg_writes.jsonl"
 WRITER_ACCOUNTS = ("writer-1", "writer-2")  # two accounts: writes stay under 100/min each

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from scenarios.results import LoadResults
-from scenarios.runner import latest_results
+from runs.folders import latest_results
+from runs.results import LoadResults
 from simulation.capacity.calibration import CalibrationError, calibrate
 from simulation.capacity.model import CapacityPlan, plan
 from simulation.capacity.production import application_pool, deployments, prod_values

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scenarios.results import LoadResults
+from runs.results import LoadResults
 from simulation.capacity.queueing import wait_quantile_s
 
 SERVICES = ("user", "trip", "ai", "location")

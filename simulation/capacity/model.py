@@ -9,7 +9,7 @@ from typing import Any
 from simulation.capacity.calibration import ServiceCalibration
 from simulation.capacity.production import ServiceDeployment
 from simulation.capacity.queueing import utilisation, wait_quantile_s
-from simulation.topology import NodePool
+from simulation.k8s.topology import NodePool
 
 MAX_REPLICAS_SEARCHED = 500
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from simulation.topology import NodePool, topology
+from simulation.k8s.topology import NodePool, topology
 
 CHART_DIR = Path(__file__).resolve().parents[2] / "charts" / "tripgen"
 

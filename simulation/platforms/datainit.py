@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from simulation.platforms.base import PlatformError
-from simulation.supervisor import tail
+from simulation.platforms.supervisor import tail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STEPS = ("schema", "sample", "validate")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from simulation import topology
+from simulation.k8s import topology
 from simulation.platforms.base import (
     DeploymentStatus,
     Endpoints,

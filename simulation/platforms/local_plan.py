@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulation import backing, nginx
+from simulation import backing
+from simulation.platforms import nginx
+from simulation.platforms.supervisor import Program, SupervisorPaths
 from simulation.profiles import SERVICES, ReplicaSpec, profile
-from simulation.supervisor import Program, SupervisorPaths
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID_ENV = "TRIPGEN_RUN_ID"  # marks every process of one deployment (see procfs.py)

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from simulation.platforms.base import PlatformError
 from simulation.platforms.local_plan import PlannedReplica
-from simulation.supervisor import ProcessInfo, tail
+from simulation.platforms.supervisor import ProcessInfo, tail
 
 READINESS_PATH = "/actuator/health/readiness"
 _EXITED = {"EXITED", "BACKOFF"}

@@ -63,7 +63,7 @@ class CommandRunner(Protocol):
 
 class SubprocessRunner:
     """Runs commands for real. `executables` maps a tool name to a path that is not on PATH
-    (e.g. the Helm that `simulation.helm` cached under `.tripgen/tools`)."""
+    (e.g. the Helm that `simulation.k8s.helm` cached under `.tripgen/tools`)."""
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from simulation.helm import HelmError, find_helm
+from simulation.k8s.helm import HelmError, find_helm
 from simulation.platforms.aks import AksPlatform
 from simulation.platforms.base import NotDeployed, Platform, PlatformError
 from simulation.platforms.kind import KindPlatform
@@ -85,7 +85,7 @@ def current_platform(
 
 
 def default_runner() -> SubprocessRunner:
-    """Real commands; a Helm that is not on PATH but cached by `simulation.helm` is used too."""
+    """Real commands; a Helm that is not on PATH but cached by `simulation.k8s.helm` is used too."""
     executables: dict[str, str] = {}
     with suppress(HelmError):
         executables["helm"] = str(find_helm(allow_fetch=False).path)

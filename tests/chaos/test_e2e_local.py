@@ -15,10 +15,10 @@ from rich.console import Console
 from chaos.fake_llm import ChaosLLM
 from chaos.llm_env import LLM_ENV
 from chaos.runner import run_experiments
-from scenarios.results import LoadResults
+from runs.results import LoadResults
 from simulation.backing import BinariesMissingError, ensure_binaries, is_ci
-from simulation.nginx import NginxMissing, find_nginx
 from simulation.platforms.local import LocalPlatform
+from simulation.platforms.nginx import NginxMissing, find_nginx
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 from chaos.events import finalize, open_event, start_event, update_event
 from chaos.providers.tolerances import all_true, at_most, meets_objective
 from chaos.sla import resolve
-from scenarios.results import EndpointStats, LoadResults
+from runs.results import EndpointStats, LoadResults
 
 
 def _results(path: Path) -> Path:

@@ -9,8 +9,8 @@ from typing import Any
 from chaos.events import events_since, finalize, mark_experiment
 from chaos.providers import platform as actions
 from chaos.providers import recovery
-from scenarios.jsonl import read_jsonl
-from scenarios.results import CHAOS_FILE, ChaosEvent
+from runs.jsonl import read_jsonl
+from runs.results import CHAOS_FILE, ChaosEvent
 from tests.chaos.fake_platform import FakePlatform
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulation import chart
+from simulation.k8s import chart
 
 Doc = dict[str, Any]
 

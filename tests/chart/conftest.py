@@ -1,7 +1,7 @@
 """Fixtures of the chart conformance tests: the chart rendered once per session with a real Helm.
 
-`simulation.chart` finds Helm (PATH, else the pinned PyPI package) and caches each rendering under
-`.tripgen/cache/chart/` keyed by the chart's and the values files' content.
+`simulation.k8s.chart` finds Helm (PATH, else the pinned PyPI package) and caches each rendering
+under `.tripgen/cache/chart/` keyed by the chart's and the values files' content.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from simulation import chart
-from simulation.helm import Helm, HelmError, find_helm
+from simulation.k8s import chart
+from simulation.k8s.helm import Helm, HelmError, find_helm
 
 Doc = dict[str, Any]
 

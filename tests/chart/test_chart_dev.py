@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simulation import chart
+from simulation.k8s import chart
 from tests.chart.chart_support import SERVICES, Doc, container, env_of, one
 
 # SPEC.md › Per-service resources, dev: requests → limits, replicas.

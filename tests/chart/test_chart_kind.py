@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from simulation import chart
-from simulation.topology import ZONE_LABEL, kind_config
+from simulation.k8s import chart
+from simulation.k8s.topology import ZONE_LABEL, kind_config
 from tests.chart.chart_support import SERVICES, Doc, container, one
 
 KIND_VALUES = yaml.safe_load((chart.CHART_DIR / "values-kind.yaml").read_text())

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulation import chart
-from simulation.topology import APPLICATION_TAINT, ZONE_LABEL, topology
+from simulation.k8s import chart
+from simulation.k8s.topology import APPLICATION_TAINT, ZONE_LABEL, topology
 from tests.chart.chart_support import SERVICES, Doc, container, env_of, one
 
 # SPEC.md › Per-service resources, prod v2: requests → limits, replicas.

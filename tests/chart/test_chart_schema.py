@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulation import chart
-from simulation.helm import Helm
+from simulation.k8s import chart
+from simulation.k8s.helm import Helm
 
 
 def render_error(files: list[str], *sets: str) -> str:

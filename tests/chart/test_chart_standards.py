@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from simulation import chart
+from simulation.k8s import chart
 
 TEMPLATES = chart.CHART_DIR / "templates"
 VALUES = chart.CHART_DIR / "values.yaml"
@@ -150,7 +150,7 @@ def test_kind_config_file_is_checked_in() -> None:
 
 
 def test_readme_parameter_tables_are_current() -> None:
-    # regenerate with `python -m simulation.chart readme`
+    # regenerate with `python -m simulation.k8s.chart readme`
     readme = chart.README.read_text(encoding="utf-8")
     assert readme == chart.readme_with_parameters(readme)
 

@@ -1,6 +1,6 @@
 """A short `sla-check` on the local platform end to end, as CI runs it: it deploys prod-sim in
 its own run directory, drives the journeys with the steady prober, judges every objective of
-`scenarios/sla/prod.yaml`, writes report.md, report.html and the gate file, and stops what it
+`runs/specs/prod.yaml`, writes report.md, report.html and the gate file, and stops what it
 started (`--down-after`).
 
 A missed performance objective is a finding, not a broken harness: exit 0 or 1 passes this test;
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.gate import Gate
-from scenarios.results import LoadResults
-from scenarios.spec import load_spec
+from runs.results import LoadResults
+from runs.spec import load_spec
+from scenarios.sla.gate import Gate
 from simulation.backing import BinariesMissingError, ensure_binaries, is_ci
 from simulation.capacity.calibration import service_of
 

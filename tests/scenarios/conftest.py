@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from scenarios.probe import ProbeTarget
-from scenarios.results import EndpointStats, LoadResults, Machine
-from scenarios.runner import run_load
+from runs.results import EndpointStats, LoadResults, Machine
+from scenarios.load.probe import ProbeTarget
+from scenarios.load.runner import run_load
 from tests.scenarios.helpers import LOCUSTFILE, T0, MakeResults, ServerThread, endpoint, tiny_app
 
 

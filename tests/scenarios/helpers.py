@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI, HTTPException
 
-from scenarios.results import EndpointStats, LoadResults
+from runs.results import EndpointStats, LoadResults
 
 HERE = Path(__file__).parent
 LOCUSTFILE = HERE / "tiny_locustfile.py"

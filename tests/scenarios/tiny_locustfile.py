@@ -8,7 +8,7 @@ import time
 
 from locust import FastHttpUser, constant, task
 
-from scenarios.samples import record_sample
+from scenarios.load.samples import record_sample
 
 
 class TinyUser(FastHttpUser):

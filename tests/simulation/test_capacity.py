@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.results import EndpointStats, LoadResults, ServiceUsage
+from runs.results import EndpointStats, LoadResults, ServiceUsage
 from simulation.capacity.__main__ import main
 from simulation.capacity.calibration import calibrate, service_of
 from simulation.capacity.model import plan, size_service

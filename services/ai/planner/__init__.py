@@ -7,7 +7,7 @@ Modules, one job each: models (inputs/outputs), hours (opening hours, clock, mea
 (distance → minutes by mode), scoring (prizes and reasons), candidates (windows, must-visit
 checks, pre-filter), seed (greedy first solution), solver (OR-Tools model), schedule (exact times
 and meals), checker (`verify_itinerary`), planner (the pipeline), synthetic (test data),
-bench (`python -m services.ai.planner.bench`).
+bench (`python -m scenarios.bench.planner`).
 """
 
 from services.ai.planner.checker import verify_itinerary

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from scenarios.bench.planner import PLACES_FILE, load_places, main
 from services.ai.planner import (
     ItineraryViolation,
     MustVisitClosedError,
     TripRequest,
     plan_itinerary,
 )
-from services.ai.planner.bench import PLACES_FILE, load_places, main
 from services.ai.planner.candidates import Candidate
 from services.ai.planner.hours import DayRules, MealSlot, weekly_intervals
 from services.ai.planner.models import parse_hhmm

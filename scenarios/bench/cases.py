@@ -1,0 +1,59 @@
+"""The benchmark's cases and targets, and the figures one case yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    title: str
+    user_class: str
+    service: str | None  # whose replica py-spy samples
+    min_ratio: float | None  # route throughput ≥ this × the baseline's
+
+
+ROUTE_CASES: tuple[Case, ...] = (
+    Case("nearby_cached", "cached place search (nearby)", "CachedNearby", "location", 0.6),
+    Case("search_text", "place text search (uncached)", "PlaceSearch", "location", None),
+    Case("trip_create", "trip creation", "TripCreate", "trip", 0.35),
+    Case("profile_read", "profile read", "ProfileRead", "user", 0.4),
+    Case("login", "login (argon2id)", "Login", "user", 0.1),
+)
+CASE_KEYS = ("baseline", *(c.key for c in ROUTE_CASES), "mix", "ai")
+
+# The journey mix through nginx, and AI generation end to end.
+MIX_MIN_RPS = 1_000.0
+MIX_MAX_P95_MS = 100.0
+AI_CONCURRENCY = 10
+AI_MAX_P95_MS = 1_000.0
+
+
+@dataclass
+class Figures:
+    key: str
+    title: str
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    users: int
+    processes: int
+    run_folder: str
+    ratio: float | None = None
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    machine_cpu: dict[str, float] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Check:
+    name: str
+    target: str
+    measured: str
+    passed: bool | None  # None: not measured

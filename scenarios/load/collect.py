@@ -1,0 +1,130 @@
+"""Collect one load run into `LoadResults`: locust's CSV/JSON output plus the run's side files
+(`samples.jsonl`, `probes.jsonl`, `chaos_events.jsonl`). Locust parsing stays with load; the
+results model it fills lives in `runs.results`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+from runs.jsonl import read_jsonl
+from runs.results import (
+    CHAOS_FILE,
+    PROBES_FILE,
+    SAMPLES_FILE,
+    ChaosEvent,
+    EndpointStats,
+    ExceptionRecord,
+    FailureRecord,
+    LoadResults,
+    ProbeResult,
+    SampleRecord,
+    TimePoint,
+    aware,
+)
+from scenarios.load import locust_csv
+
+
+def build_results(
+    csv_prefix: Path,
+    *,
+    profile: str,
+    platform: str,
+    users: int,
+    duration_s: float,
+    spawn_rate: float | None = None,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    host: str | None = None,
+    replicas: Mapping[str, int] | None = None,
+    processes: int = 1,
+    samples: Path | None = None,
+    probes: Path | None = None,
+    chaos_events: Path | None = None,
+    notes: Iterable[str] = (),
+) -> LoadResults:
+    """Build `LoadResults` from locust's `--csv PREFIX` output and the run's side files.
+
+    Side files default to `samples.jsonl`, `probes.jsonl` and `chaos_events.jsonl` in the CSV's
+    folder; an absent side file means nothing of that kind was recorded. `PREFIX.json` (locust
+    `--json-file PREFIX`) is preferred when present: the same stats, final, with histograms.
+    `started_at`/`ended_at` default to the first and last stats-history rows (the last row can
+    be up to a second before the run really ended; `run_load` passes the exit time).
+    """
+    folder = csv_prefix.parent
+    stats_path = Path(f"{csv_prefix}_stats.csv")
+    endpoints, totals = locust_csv.read_stats(stats_path)
+    notes = list(notes)
+    final = locust_csv.read_final_stats(
+        Path(f"{csv_prefix}.json"), locust_csv.percentile_keys(stats_path)
+    )
+    if final is not None:
+        if final[1]["requests"] != totals["requests"]:
+            notes.append(
+                f"locust's stats CSV (rewritten once a second, not on shutdown) counted "
+                f"{totals['requests']:,} of the run's {final[1]['requests']:,} requests; "
+                "endpoint stats are the final ones from locust.json"
+            )
+        endpoints, totals = final
+    history_path = Path(f"{csv_prefix}_stats_history.csv")
+    points, window = locust_csv.read_history(history_path)
+    if started_at is None or ended_at is None:
+        if not points:
+            raise locust_csv.LocustOutputError(
+                f"{history_path}: no rows, and no started_at/ended_at given"
+            )
+        started_at = started_at or points[0]["timestamp"]
+        ended_at = ended_at or points[-1]["timestamp"]
+
+    artifacts = {
+        kind: path.name
+        for kind, path in {
+            "stats_csv": Path(f"{csv_prefix}_stats.csv"),
+            "stats_history_csv": history_path,
+            "failures_csv": Path(f"{csv_prefix}_failures.csv"),
+            "exceptions_csv": Path(f"{csv_prefix}_exceptions.csv"),
+            "locust_json": Path(f"{csv_prefix}.json"),
+            "locust_html": Path(f"{csv_prefix}.html"),
+        }.items()
+        if path.exists()
+    }
+    results = LoadResults(
+        profile=profile,
+        platform=platform,
+        host=host,
+        users=users,
+        spawn_rate=spawn_rate,
+        duration_s=duration_s,
+        started_at=aware(started_at),
+        ended_at=aware(ended_at),
+        replicas=dict(replicas or {}),
+        load_generator_processes=processes,
+        endpoints=[EndpointStats.model_validate(row) for row in endpoints],
+        totals=EndpointStats.model_validate(totals),
+        timeseries=[TimePoint.model_validate(p) for p in points],
+        timeseries_percentiles=window,
+        failures=[
+            FailureRecord.model_validate(r)
+            for r in locust_csv.read_failures(Path(f"{csv_prefix}_failures.csv"))
+        ],
+        exceptions=[
+            ExceptionRecord.model_validate(r)
+            for r in locust_csv.read_exceptions(Path(f"{csv_prefix}_exceptions.csv"))
+        ],
+        artifacts=artifacts,
+        notes=notes,
+    )
+    for kind, path, default in (
+        ("samples", samples, SAMPLES_FILE),
+        ("probes", probes, PROBES_FILE),
+        ("chaos_events", chaos_events, CHAOS_FILE),
+    ):
+        side = path or folder / default
+        if side.exists():
+            results.artifacts[kind] = os.path.relpath(side, folder)
+    results.add_samples(read_jsonl(samples or folder / SAMPLES_FILE, SampleRecord))
+    results.add_probes(read_jsonl(probes or folder / PROBES_FILE, ProbeResult))
+    results.add_chaos_events(read_jsonl(chaos_events or folder / CHAOS_FILE, ChaosEvent))
+    return results

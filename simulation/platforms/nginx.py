@@ -1,0 +1,208 @@
+"""nginx for the local platform: find (or install) Debian's nginx and render its configuration.
+
+One nginx routes `/api/users|trips|ai|locations/…` to an upstream of that service's replicas —
+the paths the chart's Ingress serves — with passive health checks (`max_fails`/`fail_timeout`), a
+retry on the next replica when one refuses or fails (`proxy_next_upstream`), and keep-alive
+connections to the replicas. It runs in the foreground (`daemon off`) under supervisord, with its
+own prefix in the run directory, so it needs no root and touches nothing in /etc/nginx.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulation.backing.binaries import apt_install, auto_install_allowed
+from simulation.backing.errors import BinariesMissingError
+from simulation.profiles import SERVICE_PATHS
+
+DEBIAN_NGINX = Path("/usr/sbin/nginx")
+
+
+class NginxMissing(RuntimeError):
+    """nginx is not installed and could not be installed; the message says how to install it."""
+
+
+def find_nginx(*, install: bool = True) -> Path:
+    """The nginx binary; as root, `apt-get install nginx-light` (else `nginx`) when missing."""
+    for candidate in (os.environ.get("TRIPGEN_NGINX"), shutil.which("nginx"), str(DEBIAN_NGINX)):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    if not install or not auto_install_allowed():
+        raise NginxMissing(
+            "nginx is needed by the local platform and is not installed; install it with:\n"
+            "  sudo apt-get install -y nginx-light   (or: nginx)"
+        )
+    # nginx-light left Debian after bookworm: fall back to the full package.
+    for package in ("nginx-light", "nginx"):
+        try:
+            apt_install([package], why="the local platform's load balancer")
+        except BinariesMissingError:
+            continue
+        if DEBIAN_NGINX.is_file():
+            return DEBIAN_NGINX
+    raise NginxMissing(
+        "installing nginx with apt-get failed; install it by hand: apt-get install -y nginx"
+    )
+
+
+@dataclass(frozen=True)
+class NginxPaths:
+    """Everything nginx writes lives under `prefix` (`<run dir>/nginx`)."""
+
+    prefix: Path
+
+    @property
+    def conf(self) -> Path:
+        return self.prefix / "nginx.conf"
+
+    @property
+    def pid(self) -> Path:
+        return self.prefix / "nginx.pid"
+
+    @property
+    def error_log(self) -> Path:
+        return self.prefix / "error.log"
+
+    def temp(self, kind: str) -> Path:
+        return self.prefix / "tmp" / kind
+
+    def create(self) -> None:
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            self.temp(kind).mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class UpstreamPolicy:
+    """Passive health checking and retries. A replica that fails once is skipped for
+    `fail_timeout_s` (supervisord restarts a killed one in about that time); a request whose
+    replica refuses the connection, times out, or answers 502/503 moves to the next replica,
+    at most `tries` replicas. nginx never resends a POST/PATCH that already reached a replica."""
+
+    max_fails: int = 1
+    fail_timeout_s: int = 5
+    tries: int = 3
+    connect_timeout_s: float = 1.0
+    read_timeout_s: float = 30.0
+    # Idle upstream connections kept per worker. Their idle timeout stays below uvicorn's 5 s
+    # keep-alive, so nginx never reuses a connection uvicorn is just closing.
+    keepalive: int = 64
+    keepalive_timeout_s: int = 4
+
+
+def _duration(seconds: float) -> str:
+    return (
+        f"{int(seconds * 1000)}ms" if seconds < 1 or seconds != int(seconds) else f"{int(seconds)}s"
+    )
+
+
+def render_nginx_conf(
+    *,
+    paths: NginxPaths,
+    listen_port: int,
+    upstreams: Mapping[str, Sequence[int]],
+    policy: UpstreamPolicy | None = None,
+    host: str = "127.0.0.1",
+    worker_processes: int = 1,
+) -> str:
+    """nginx.conf routing each service's prefix to the replicas on `upstreams[service]` (ports on
+    `host`). A service with no replicas answers 503 problem+json: it is not deployed."""
+    policy = policy or UpstreamPolicy()
+    blocks: list[str] = []
+    locations: list[str] = []
+    for service, prefix in SERVICE_PATHS.items():
+        ports = list(upstreams.get(service, ()))
+        if ports:
+            servers = "".join(
+                f"        server {host}:{port} max_fails={policy.max_fails}"
+                f" fail_timeout={policy.fail_timeout_s}s;\n"
+                for port in ports
+            )
+            blocks.append(
+                f"    upstream {service} {{\n{servers}"
+                f"        keepalive {policy.keepalive};\n"
+                f"        keepalive_timeout {policy.keepalive_timeout_s}s;\n"
+                "    }\n"
+            )
+            target = f"proxy_pass http://{service};"
+        else:
+            target = (
+                "default_type application/problem+json;\n"
+                f'            return 503 \'{{"type":"about:blank","title":"Service Unavailable",'
+                f'"status":503,"detail":"{service}-service is not deployed"}}\';'
+            )
+        # Exact `/api/users` and the `/api/users/` subtree, like the Ingress's Prefix path type
+        # (which never matches `/api/usersfoo`).
+        locations.append(
+            f"        location = {prefix} {{\n            {target}\n        }}\n"
+            f"        location {prefix}/ {{\n            {target}\n        }}\n"
+        )
+    temp = "".join(
+        f"    {kind}_temp_path {paths.temp(kind)};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""# Generated by simulation/platforms/nginx.py for the local platform — do not edit.
+daemon off;
+worker_processes {worker_processes};
+pid {paths.pid};
+error_log {paths.error_log} warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log off;
+    server_tokens off;
+    default_type application/octet-stream;
+{temp}
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_next_upstream error timeout http_502 http_503;
+    proxy_next_upstream_tries {policy.tries};
+    proxy_connect_timeout {_duration(policy.connect_timeout_s)};
+    proxy_read_timeout {_duration(policy.read_timeout_s)};
+    proxy_send_timeout {_duration(policy.read_timeout_s)};
+    client_max_body_size 8m;
+
+{"".join(blocks)}
+    server {{
+        listen {host}:{listen_port} backlog=4096;
+
+        location = /healthz {{
+            default_type text/plain;
+            return 200 "ok\\n";
+        }}
+{"".join(locations)}
+        location / {{
+            default_type application/problem+json;
+            return 404 '{{"type":"about:blank","title":"Not Found","status":404}}';
+        }}
+    }}
+}}
+"""
+
+
+def check_config(nginx: Path, paths: NginxPaths) -> None:
+    """`nginx -t` on the rendered file: a config error surfaces before anything starts."""
+    proc = subprocess.run(
+        [str(nginx), "-t", "-q", "-p", str(paths.prefix), "-c", str(paths.conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    if proc.returncode != 0:
+        raise ValueError(f"nginx rejected {paths.conf}:\n{proc.stderr.strip()}")
+
+
+def command(nginx: Path, paths: NginxPaths) -> list[str]:
+    """The foreground nginx command supervisord runs."""
+    return [str(nginx), "-p", str(paths.prefix), "-c", str(paths.conf)]

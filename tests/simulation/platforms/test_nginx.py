@@ -1,0 +1,104 @@
+"""nginx config of the local platform: routes like the Ingress, passive checks, retries."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from simulation.platforms.nginx import (
+    NginxMissing,
+    NginxPaths,
+    check_config,
+    find_nginx,
+    render_nginx_conf,
+)
+
+UPSTREAMS = {"user": [9001, 9002, 9003], "trip": [9011], "location": [9021, 9022]}
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> str:
+    return render_nginx_conf(
+        paths=NginxPaths(tmp_path / "nginx"), listen_port=8088, upstreams=UPSTREAMS
+    )
+
+
+def _block(conf: str, header: str) -> str:
+    start = conf.index(header)
+    return conf[start : conf.index("}", start)]
+
+
+def test_one_upstream_per_deployed_service_with_passive_checks(conf: str) -> None:
+    user = _block(conf, "upstream user {")
+    assert re.findall(r"server 127\.0\.0\.1:(\d+) max_fails=1 fail_timeout=5s;", user) == [
+        "9001",
+        "9002",
+        "9003",
+    ]
+    assert "keepalive 64;" in user
+    assert "keepalive_timeout 4s;" in user  # below uvicorn's 5 s keep-alive
+    assert "upstream ai" not in conf  # not deployed
+
+
+def test_retries_move_to_the_next_replica(conf: str) -> None:
+    assert "proxy_next_upstream error timeout http_502 http_503;" in conf
+    assert "proxy_next_upstream_tries 3;" in conf
+    assert "proxy_connect_timeout 1s;" in conf
+    assert 'proxy_set_header Connection "";' in conf  # keep-alive to upstreams
+    assert "proxy_http_version 1.1;" in conf
+
+
+def test_routes_match_the_ingress_prefixes(conf: str) -> None:
+    for service, prefix in (
+        ("user", "/api/users"),
+        ("trip", "/api/trips"),
+        ("location", "/api/locations"),
+    ):
+        assert f"location = {prefix} {{\n            proxy_pass http://{service};" in conf
+        assert f"location {prefix}/ {{\n            proxy_pass http://{service};" in conf
+
+
+def test_a_service_that_is_not_deployed_answers_503(conf: str) -> None:
+    ai = _block(conf, "location /api/ai/ {")
+    assert "return 503" in ai
+    assert "ai-service is not deployed" in ai
+
+
+def test_listens_on_loopback_in_the_foreground(conf: str, tmp_path: Path) -> None:
+    assert "listen 127.0.0.1:8088" in conf
+    assert conf.startswith("# Generated")
+    assert "daemon off;" in conf
+    assert f"pid {tmp_path / 'nginx' / 'nginx.pid'};" in conf
+
+
+def test_real_nginx_accepts_the_config(tmp_path: Path) -> None:
+    try:
+        binary = find_nginx(install=False)
+    except NginxMissing as exc:
+        pytest.skip(str(exc))
+    paths = NginxPaths(tmp_path / "nginx")
+    paths.create()
+    paths.conf.write_text(render_nginx_conf(paths=paths, listen_port=8088, upstreams=UPSTREAMS))
+    check_config(binary, paths)  # `nginx -t`
+
+
+def test_a_broken_config_is_reported(tmp_path: Path) -> None:
+    try:
+        binary = find_nginx(install=False)
+    except NginxMissing as exc:
+        pytest.skip(str(exc))
+    paths = NginxPaths(tmp_path / "nginx")
+    paths.create()
+    paths.conf.write_text("events {}\nhttp { upstream {\n")
+    with pytest.raises(ValueError, match="nginx rejected"):
+        check_config(binary, paths)
+
+
+def test_missing_nginx_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPGEN_NGINX", "/nonexistent/nginx")
+    monkeypatch.setattr("simulation.platforms.nginx.shutil.which", lambda name: None)
+    monkeypatch.setattr("simulation.platforms.nginx.DEBIAN_NGINX", Path("/nonexistent/sbin/nginx"))
+    with pytest.raises(NginxMissing, match="apt-get install -y nginx-light"):
+        find_nginx(install=False)
