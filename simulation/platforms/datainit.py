@@ -1,8 +1,7 @@
 """The data initialisation steps a local deploy runs: schema → sample → validate.
 
 They are the same commands the chart's init Jobs run (`python -m services.datainit STEP`,
-docs/contracts.md). Until `services.datainit` exists, the schema step falls back to the
-migrations module and the data steps are skipped with a warning.
+docs/contracts.md).
 """
 
 from __future__ import annotations
@@ -20,14 +19,6 @@ from simulation.platforms.supervisor import tail
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STEPS = ("schema", "sample", "validate")
-
-
-def datainit_available() -> bool:
-    return (REPO_ROOT / "services" / "datainit" / "__main__.py").is_file()
-
-
-def services_with_migrations(services: Sequence[str]) -> list[str]:
-    return [s for s in services if (REPO_ROOT / "services" / s / "migrations").is_dir()]
 
 
 class DataInit:
@@ -51,30 +42,15 @@ class DataInit:
         self._terminated = False
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def command(self, step: str) -> list[str] | None:
-        if datainit_available():
-            return [sys.executable, "-m", "services.datainit", step]
-        if step == "schema":
-            return [
-                sys.executable,
-                "-m",
-                "services.kit.migrations",
-                *services_with_migrations(self._services),
-            ]
-        return None
+    def command(self, step: str) -> list[str]:
+        return [sys.executable, "-m", "services.datainit", step]
 
     def log(self, step: str) -> Path:
         return self._logs / f"datainit-{step}.log"
 
-    def start(self, step: str) -> subprocess.Popen[bytes] | None:
-        """Launch `step`; None (with a warning) when there is nothing to run for it yet."""
+    def start(self, step: str) -> subprocess.Popen[bytes]:
+        """Launch `step` as a child process."""
         command = self.command(step)
-        if command is None:
-            self._console.print(
-                f"[yellow]warning:[/] data init step {step!r} skipped: services.datainit does "
-                "not exist yet (schema came from services.kit.migrations)"
-            )
-            return None
         with self._lock, self.log(step).open("wb") as out:
             if self._terminated:
                 raise PlatformError(f"data init {step!r} not started: the deploy is stopping")
@@ -89,9 +65,7 @@ class DataInit:
             self.running.append(proc)
         return proc
 
-    def finish(self, step: str, proc: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
-        if proc is None:
-            return
+    def finish(self, step: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
         try:
             code = proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -108,11 +82,9 @@ class DataInit:
                 f"{tail(self.log(step))}"
             )
 
-    def run(self, step: str, timeout_s: float) -> bool:
-        """Run `step` to completion; False when there was nothing to run."""
-        proc = self.start(step)
-        self.finish(step, proc, timeout_s)
-        return proc is not None
+    def run(self, step: str, timeout_s: float) -> None:
+        """Run `step` to completion."""
+        self.finish(step, self.start(step), timeout_s)
 
     def terminate(self) -> None:
         with self._lock:
@@ -140,8 +112,8 @@ class StepsInBackground:
     def _run(self) -> None:
         try:
             for step in self._steps:
-                if self._datainit.run(step, self._timeout_s):
-                    self.ran.append(step)
+                self._datainit.run(step, self._timeout_s)
+                self.ran.append(step)
         except BaseException as exc:  # handed to the caller by join()
             self._error = exc
 

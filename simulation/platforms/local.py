@@ -132,11 +132,6 @@ class LocalPlatform:
         plan = make_plan(
             profile, backing_dir=backing_dir, extra_env=self.extra_env, services=self.services
         )
-        for service, why in plan.skipped.items():
-            self.console.print(f"[yellow]warning:[/] {service}-service not deployed: {why}")
-        if not plan.replicas:
-            shutil.rmtree(backing_dir, ignore_errors=True)
-            raise PlatformError("no service can be deployed: no service package has app.py yet")
         self._save(plan, phase="deploying")
         datainit = DataInit(
             environment=datainit_environment(plan),
@@ -382,13 +377,12 @@ class LocalPlatform:
             dependencies={"postgresql": plan.database_url, "redis": plan.redis_url},
         )
 
-    def _step(self, label: str, action: Callable[[], bool]) -> None:
-        """Run `action` under a spinner; report its time when it did something."""
+    def _step(self, label: str, action: Callable[[], None]) -> None:
+        """Run `action` under a spinner; report its time."""
         with self.console.status(label):
             began = time.monotonic()
-            ran = action()
-        if ran:
-            self.console.print(f"  {label} ({time.monotonic() - began:.1f} s)")
+            action()
+        self.console.print(f"  {label} ({time.monotonic() - began:.1f} s)")
 
     def _start_infrastructure(
         self, plan: LocalPlan, nginx_binary: Path, bootstrap: backing.PostgresServer

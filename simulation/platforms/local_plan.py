@@ -27,20 +27,6 @@ from simulation.profiles import SERVICES, ReplicaSpec, profile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID_ENV = "TRIPGEN_RUN_ID"  # marks every process of one deployment (see procfs.py)
-SERVICES_DIR = REPO_ROOT / "services"
-
-
-def missing_service_modules(services: tuple[str, ...] = SERVICES) -> dict[str, str]:
-    """Services whose package cannot be served yet (no `__main__.py` or `app.py`), with why.
-    Services are written concurrently; a deploy runs the ones that exist and says which not."""
-    missing: dict[str, str] = {}
-    for service in services:
-        absent = [
-            f for f in ("__main__.py", "app.py") if not (SERVICES_DIR / service / f).is_file()
-        ]
-        if absent:
-            missing[service] = f"services/{service}/{' and '.join(absent)} not found"
-    return missing
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -106,7 +92,6 @@ class LocalPlan:
     run_id: str
     profile: str
     replicas: tuple[PlannedReplica, ...]
-    skipped: dict[str, str]  # service → why it is not deployed
     nginx_port: int
     postgres_port: int
     redis_port: int
@@ -171,9 +156,8 @@ def make_plan(
 ) -> LocalPlan:
     """Replicas from the profile (zones round-robin), only for services whose code exists."""
     spec = profile(profile_name)
-    skipped = missing_service_modules(services)
     wanted: list[ReplicaSpec] = [
-        r for r in spec.replica_specs() if r.service in services and r.service not in skipped
+        r for r in spec.replica_specs() if r.service in services
     ]
     ports = free_ports(len(wanted) + 3)
     nginx_port, postgres_port, redis_port = ports[:3]
@@ -184,7 +168,6 @@ def make_plan(
             PlannedReplica(r.service, r.index, r.zone, port)
             for r, port in zip(wanted, ports[3:], strict=True)
         ),
-        skipped=skipped,
         nginx_port=nginx_port,
         postgres_port=postgres_port,
         redis_port=redis_port,

@@ -17,7 +17,6 @@ from simulation.platforms.local_plan import (
     LocalPlan,
     free_ports,
     make_plan,
-    missing_service_modules,
     programs,
     service_environment,
     supervisord_environment,
@@ -36,8 +35,7 @@ def plan(tmp_path: Path) -> LocalPlan:
 
 
 def test_plan_places_prod_replicas_on_distinct_ports_and_zones(plan: LocalPlan) -> None:
-    deployable = {"user", "trip", "ai", "location"} - set(missing_service_modules())
-    assert set(plan.services) == deployable
+    assert set(plan.services) == {"user", "trip", "ai", "location"}
     ports = [r.port for r in plan.replicas] + [plan.nginx_port, plan.postgres_port, plan.redis_port]
     assert len(set(ports)) == len(ports)
     expected = {"user": 3, "trip": 3, "ai": 2, "location": 2}
@@ -53,10 +51,7 @@ def test_plan_survives_the_state_file(plan: LocalPlan) -> None:
     assert LocalPlan.from_dict(plan.to_dict()) == plan
 
 
-def test_a_missing_service_package_is_skipped_with_the_reason(tmp_path: Path) -> None:
-    missing = missing_service_modules(("user", "nonexistent"))
-    assert "user" not in missing
-    assert missing["nonexistent"] == "services/nonexistent/__main__.py and app.py not found"
+def test_a_deploy_can_name_its_services(tmp_path: Path) -> None:
     only = make_plan("dev", backing_dir=tmp_path, services=("user",))
     assert only.services == ("user",)
 
