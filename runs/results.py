@@ -43,6 +43,8 @@ CHAOS_FILE = "chaos_events.jsonl"
 # Platforms whose measurements stand for production scale; anything else is a simulation whose
 # absolute throughput says nothing about the documented targets (judge and report say so).
 PRODUCTION_PLATFORMS = frozenset({"aks"})
+# The `outcome` label of a sample answered with a refusal rather than a result.
+REFUSED = "refused"
 
 
 class _Model(BaseModel):
@@ -141,6 +143,9 @@ class SampleRecord(Sample):
 class MetricSummary(_Model):
     count: int
     failed: int
+    refused: int = 0
+    """Samples labelled `outcome=refused`: answered with a refusal (e.g. the planner found the
+    trip infeasible as asked) — neither a success nor a service failure, counted apart."""
     mean: float | None
     min: float | None
     max: float | None
@@ -163,6 +168,7 @@ class CustomMetric(_Model):
     @property
     def summary(self) -> MetricSummary:
         values = [s.value for s in self.samples]
+        refused = sum(1 for s in self.samples if s.labels.get("outcome") == REFUSED)
         if not values:
             return MetricSummary(
                 count=0,
@@ -177,7 +183,8 @@ class CustomMetric(_Model):
             )
         return MetricSummary(
             count=len(values),
-            failed=sum(1 for s in self.samples if not s.ok),
+            failed=sum(1 for s in self.samples if not s.ok and s.labels.get("outcome") != REFUSED),
+            refused=refused,
             mean=sum(values) / len(values),
             min=min(values),
             max=max(values),

@@ -94,6 +94,7 @@ class Objective(BaseModel):
     events: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     custom_metric: str | None = None
     window_s: float | None = Field(default=None, gt=0)
+    warmup_s: float | None = Field(default=None, ge=0)
     min_samples: int = Field(default=1, ge=1)
     gating: bool = True
     requires_production_scale: bool = False
@@ -157,6 +158,14 @@ class Objective(BaseModel):
             raise ValueError("a windowed error_rate covers all endpoints (endpoints ['*'])")
         return value
 
+    @field_validator("warmup_s")
+    @classmethod
+    def _warmup_only(cls, value: float | None, info: ValidationInfo) -> float | None:
+        metric = info.data.get("metric")
+        if metric is not None and metric != "cache_hit_ratio":
+            raise ValueError(f"only for cache_hit_ratio, not {metric}")
+        return value
+
     @field_validator("during_chaos")
     @classmethod
     def _availability_only(cls, value: bool, info: ValidationInfo) -> bool:
@@ -173,6 +182,8 @@ class Objective(BaseModel):
         text = f"{_SYMBOL[self.comparator]} {format_value(self.metric, self.threshold)}"
         if self.window_s is not None:
             text += f" (every {self.window_s:g} s window)"
+        if self.warmup_s:
+            text += f" (after {self.warmup_s:g} s warm-up)"
         return text
 
     def met_by(self, measured: float) -> bool:

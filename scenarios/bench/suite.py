@@ -291,9 +291,9 @@ def run_bench(opts: Options) -> dict[str, Any]:
             deployment.platform.down()
         elif deployment.deployed_here:
             console.print(f"the benchmark deployment stays up in {opts.deploy_dir} (--keep)")
-    baseline = baseline_rps(figures)
+    reference_rps = baseline_rps(figures)
     for f in figures:
-        f.ratio = f.rps / baseline if baseline else None
+        f.ratio = f.rps / reference_rps if reference_rps else None
     checks = evaluate(figures, ai, ai_note)
     commit, dirty = git_state(REPO_ROOT)
     report = {
@@ -311,14 +311,14 @@ def run_bench(opts: Options) -> dict[str, Any]:
             "replicas": deployment.replicas(),
             "rate_limit": "off",
         },
-        "baseline_rps": baseline,
+        "baseline_rps": reference_rps,
         "cases": [asdict(f) for f in figures],
         "ai": ai_dict(ai, ai_note),
         "checks": [asdict(c) for c in checks],
     }
     report_path = opts.out_root / f"{stamp}.json"
     report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print_bench(figures, checks, ai, ai_note, baseline)
+    print_bench(figures, checks, ai, ai_note, reference_rps)
     out.print(str(report_path))
     return report
 

@@ -117,7 +117,8 @@ def print_summary(results: LoadResults, folder: Path) -> None:
             f"mean {s.mean:.1%}" if metric.unit == "ratio" and s.mean is not None
             else f"p95 {s.p95:,.0f} {metric.unit}" if s.p95 is not None else "no value"
         )  # fmt: skip
-        console.print(f"{name}: {s.count} samples, {s.failed} failed, {shown}")
+        refused = f", {s.refused} refused" if s.refused else ""
+        console.print(f"{name}: {s.count} samples, {s.failed} failed{refused}, {shown}")
     for note in results.notes:
         console.print(f"[dim]note: {escape(note)}[/]")
     out.print(str(folder / RESULTS_FILE))

@@ -14,9 +14,12 @@ Definitions:
 * `availability` — ok / all steady-prober requests; with a window, the worst full window; also
   restricted to chaos windows (`availability_during_chaos`).
 * `ai_generation_p95_ms` — p95 of the `ai_generation` samples; a failed generation counts as
-  slower than any target, so failures cannot flatter the percentile.
+  slower than any target, so failures cannot flatter the percentile. Refusals (the planner
+  found the trip infeasible as asked, `outcome=refused`) are no generations: left out, counted.
 * `recovery_s` — per matching chaos event `recovered_at − started_at`; the worst is measured.
-* `cache_hit_ratio` — mean of the sampled ratios.
+* `cache_hit_ratio` — mean of the sampled ratios in the steady state: samples from `warmup_s`
+  after the run's start (cold caches fill in the first seconds); the whole run's mean is shown
+  beside it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from fnmatch import fnmatchcase
 from typing import TypeVar
 
 from runs import quantiles
-from runs.results import EndpointStats, LoadResults, ProbeResult, Sample
+from runs.results import REFUSED, EndpointStats, LoadResults, ProbeResult, Sample
 from runs.spec import Objective, format_value
 
 T = TypeVar("T")
@@ -48,10 +51,6 @@ class Measurement:
 
 def _no_data(reason: str) -> Measurement:
     return Measurement(value=None, text="no data", no_data=reason)
-
-
-def _lower_is_worse(objective: Objective) -> bool:
-    return objective.comparator in (">", ">=")
 
 
 # -- request metrics ------------------------------------------------------------------------
@@ -300,14 +299,18 @@ def _p95_counting_failures(samples: Sequence[Sample]) -> float | None:
 def ai_generation_p95_ms(results: LoadResults, objective: Objective) -> Measurement:
     name = objective.samples_metric
     metric = results.custom_metrics.get(name)
-    samples = metric.samples if metric else []
+    answered = metric.samples if metric else []
+    samples = [s for s in answered if s.labels.get("outcome") != REFUSED]
+    refused = len(answered) - len(samples)
+    refused_note = f"; {refused} refused as infeasible, not counted" if refused else ""
     if len(samples) < objective.min_samples:
         return _no_data(
-            f"{len(samples)} '{name}' samples (< min_samples {objective.min_samples}); "
-            "did the journeys request itineraries?"
+            f"{len(samples)} '{name}' samples (< min_samples {objective.min_samples})"
+            f"{refused_note}; did the journeys request itineraries?"
         )
     failed = sum(1 for s in samples if not s.ok)
     failures_note = f", {failed} failed (counted as slower than any target)" if failed else ""
+    failures_note += refused_note
     if objective.window_s is not None:
         worst = _worst_window(
             samples,
@@ -339,15 +342,24 @@ def ai_generation_p95_ms(results: LoadResults, objective: Objective) -> Measurem
 def cache_hit_ratio(results: LoadResults, objective: Objective) -> Measurement:
     name = objective.samples_metric
     metric = results.custom_metrics.get(name)
-    samples = metric.samples if metric else []
+    every = metric.samples if metric else []
+    warmup_s = objective.warmup_s or 0.0
+    steady_from = results.started_at + timedelta(seconds=warmup_s)
+    samples = [s for s in every if s.timestamp >= steady_from]
     if len(samples) < objective.min_samples:
-        return _no_data(f"{len(samples)} '{name}' samples (< min_samples {objective.min_samples})")
+        return _no_data(
+            f"{len(samples)} '{name}' samples after the {warmup_s:g} s warm-up "
+            f"(< min_samples {objective.min_samples}; {len(every)} in the whole run)"
+        )
     value = sum(s.value for s in samples) / len(samples)
     low = min(s.value for s in samples)
+    whole = sum(s.value for s in every) / len(every)
+    scope = f"steady state after {warmup_s:g} s, " if warmup_s else ""
     return Measurement(
         value=value,
-        text=f"{format_value('cache_hit_ratio', value)} (mean of {len(samples)} samples)",
-        detail=f"lowest sample {format_value('cache_hit_ratio', low)}",
+        text=f"{format_value('cache_hit_ratio', value)} ({scope}mean of {len(samples)} samples)",
+        detail=f"whole run {format_value('cache_hit_ratio', whole)} over {len(every)} samples; "
+        f"lowest steady-state sample {format_value('cache_hit_ratio', low)}",
     )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +43,9 @@ from scenarios.sla.judge import (
 # DESIGN.md › Measured on this kind of machine: one locust process tops out near 4,000 rps.
 LOCUST_PROCESS_CEILING_RPS = 4_000
 
-_MARK = {Outcome.PASS: "✅ PASS", Outcome.FAIL: "❌ FAIL", Outcome.NO_DATA: "⚠️ NO-DATA"}
+# Plain words, bold: emoji marks render as empty boxes where no emoji font is installed. The
+# HTML report turns each into a coloured badge (`_badges`).
+_MARK = {outcome: f"**{outcome.value}**" for outcome in Outcome}
 
 
 @dataclass(frozen=True)
@@ -207,10 +210,11 @@ def _custom_section(results: LoadResults) -> list[str]:
                 metric.unit,
                 s.count,
                 s.failed,
+                s.refused,
                 *(f"{v:,.3g}" if v is not None else "—" for v in (s.p50, s.p95, s.p99, s.mean)),
             )
         )
-    header = ["Metric", "Unit", "Samples", "Failed", "p50", "p95", "p99", "mean"]
+    header = ["Metric", "Unit", "Samples", "Failed", "Refused", "p50", "p95", "p99", "mean"]
     return ["## Custom metrics", "", *_table(header, rows)]
 
 
@@ -277,12 +281,30 @@ th { background: #f3f3f3; }
 blockquote { border-left: 4px solid #d33; background: #fff4f4; margin: 1em 0; padding: 0.5em 1em; }
 img { max-width: 100%; }
 code { background: #f3f3f3; padding: 0 0.2em; }
+.verdict { display: inline-block; padding: 0.05em 0.5em; border-radius: 0.6em; font-weight: 600;
+           white-space: nowrap; border: 1px solid; }
+.verdict-pass { color: #0a5d1e; background: #e3f6e8; border-color: #7cc08f; }
+.verdict-fail { color: #8a1111; background: #fde7e7; border-color: #e08a8a; }
+.verdict-no-data { color: #6b4e00; background: #fff4d6; border-color: #e1c06b; }
+.verdict-modelled { color: #17407a; background: #e6effb; border-color: #86a9dc; }
 """
+_VERDICT_CELL = re.compile(r"<td><strong>([A-Z][A-Z-]*(?: [A-Z][A-Z-]*)*)</strong></td>")
+
+
+def _badges(body: str) -> str:
+    """A verdict cell (a bold upper-case word) becomes a badge styled by its class."""
+
+    def badge(match: re.Match[str]) -> str:
+        word = match.group(1)
+        css = "verdict-" + word.split()[0].lower()
+        return f'<td><span class="verdict {css}">{word}</span></td>'
+
+    return _VERDICT_CELL.sub(badge, body)
 
 
 def render_html(markdown_text: str, title: str) -> str:
     # html=False: endpoint names and error messages are data, never markup.
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown_text)
+    body = _badges(MarkdownIt("commonmark", {"html": False}).enable("table").render(markdown_text))
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"

@@ -189,3 +189,22 @@ def test_yaml_syntax_error_and_missing_file(tmp_path: Path) -> None:
     assert problem.startswith(f"{path}:3: not valid YAML")
     with pytest.raises(SpecError, match="not found"):
         load_spec("no-such-profile")
+
+
+def test_a_warm_up_belongs_to_the_cache_hit_ratio_only(tmp_path: Path) -> None:
+    path = write_spec(
+        tmp_path,
+        GOOD_OBJECTIVE.replace("id: availability", "id: availability-first", 1)
+        + """\
+  - id: warm
+    description: Errors after a warm-up
+    source: "SPEC.md › Targets › error rate"
+    metric: error_rate
+    warmup_s: 30
+    comparator: "<="
+    threshold: 0.01
+""",
+    )
+    assert any(
+        "objectives[2].warmup_s:" in p and "only for cache_hit_ratio" in p for p in problems(path)
+    )

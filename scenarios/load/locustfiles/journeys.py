@@ -26,17 +26,18 @@ from typing import Any
 import gevent
 from locust import FastHttpUser, between, task
 
+from runs.results import REFUSED
 from scenarios.load.locustfiles import plans, routes
 from scenarios.load.locustfiles.catalog import CITY_BY_NAME
 from scenarios.load.locustfiles.routes import Route
 from scenarios.load.locustfiles.settings import JourneySettings
 from scenarios.load.samples import record_sample
 
-# services/ai/planner/errors.py: the PlanningError codes (the trip is infeasible as asked).
+# services/ai/planner/errors.py: the PlanningError codes that say the trip is infeasible as
+# asked. The generic `planning_error` is not among them: it is the planner failing.
 _REFUSAL_CODES = tuple(
     f"[{code}]"
     for code in (
-        "planning_error",
         "unknown_place",
         "no_candidates",
         "must_visit_closed",
@@ -278,12 +279,13 @@ class Traveller(FastHttpUser):
         labels = {"city": city, "status": status}
         if error:
             labels["error"] = error[:200]  # why the ai-service gave up, for the report's reader
-        # The planner refusing an infeasible trip (e.g. a must-visit closed on every day) is a
-        # correct, timely answer, not a failed generation: it counts as answered.
+        # The planner refusing an infeasible trip (e.g. a must-visit closed on every day) is
+        # neither an itinerary nor a service failure: it is counted apart (outcome=refused) and
+        # left out of the generation-time objective, which judges only generations.
         refused = status == "failed" and error is not None and error.startswith(_REFUSAL_CODES)
         if refused:
-            labels["outcome"] = "refused"
-        record_sample("ai_generation", elapsed_ms, ok=status == _DONE or refused, labels=labels)
+            labels["outcome"] = REFUSED
+        record_sample("ai_generation", elapsed_ms, ok=status == _DONE, labels=labels)
 
     def _await_itinerary(
         self, trip_id: str, schedule_id: str, started: float

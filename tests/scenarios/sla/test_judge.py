@@ -325,11 +325,74 @@ def test_cache_hit_ratio(make_results: MakeResults) -> None:
     verdict = one(results, objective("cache_hit_ratio", ">=", 0.8))
     assert verdict.measured == pytest.approx(0.85)
     assert verdict.outcome is Outcome.PASS
-    assert "lowest sample 70%" in verdict.reason
+    assert "lowest steady-state sample 70%" in verdict.reason
     assert one(results, objective("cache_hit_ratio", ">=", 0.95)).outcome is Outcome.FAIL
     renamed = objective("cache_hit_ratio", ">=", 0.8, custom_metric="l2_hits")
     assert one(results, renamed).outcome is Outcome.PASS
     assert one(make_results(), renamed).outcome is Outcome.NO_DATA
+
+
+def test_cache_hit_ratio_is_judged_after_the_warm_up(make_results: MakeResults) -> None:
+    """Cold caches fill in the first seconds: a run whose steady state holds the target passes,
+    and the report still shows the whole run's mean beside it."""
+    values = [0.4, 0.5, 0.6] + [0.92] * 30  # three cold seconds, then the steady state
+    ratios = CustomMetric(
+        name="cache_hit_ratio",
+        unit="ratio",
+        samples=[
+            Sample(timestamp=T0 + timedelta(seconds=i * 2), value=v) for i, v in enumerate(values)
+        ],
+    )
+    results = make_results(custom_metrics={"cache_hit_ratio": ratios})
+    whole_run = one(results, objective("cache_hit_ratio", ">=", 0.9))
+    assert whole_run.outcome is Outcome.FAIL  # the cold start averaged in
+    steady = one(results, objective("cache_hit_ratio", ">=", 0.9, warmup_s=6))
+    assert steady.outcome is Outcome.PASS
+    assert steady.measured == pytest.approx(0.92)
+    assert "steady state after 6 s" in steady.measured_text
+    assert "whole run 88.182% over 33 samples" in steady.reason
+    late = one(results, objective("cache_hit_ratio", ">=", 0.9, warmup_s=3600))
+    assert late.outcome is Outcome.NO_DATA
+    assert "after the 3600 s warm-up" in late.reason
+
+
+def test_refusals_are_counted_apart_and_planning_errors_fail(make_results: MakeResults) -> None:
+    rows = [Sample(timestamp=T0 + timedelta(seconds=i), value=800.0) for i in range(40)]
+    refused = [
+        Sample(
+            timestamp=T0 + timedelta(seconds=40 + i),
+            value=300.0,
+            ok=False,
+            labels={"outcome": "refused", "error": "[must_visit_closed] closed every day"},
+        )
+        for i in range(5)
+    ]
+    errors = [
+        Sample(
+            timestamp=T0 + timedelta(seconds=50 + i),
+            value=300.0,
+            ok=False,
+            labels={"error": "[planning_error] solver failed"},
+        )
+        for i in range(3)
+    ]
+    metric = CustomMetric(name="ai_generation", samples=rows + refused)
+    verdict = one(
+        make_results(custom_metrics={"ai_generation": metric}),
+        objective("ai_generation_p95_ms", "<", 5000),
+    )
+    assert verdict.outcome is Outcome.PASS
+    assert verdict.measured == pytest.approx(800.0)
+    assert "5 refused as infeasible, not counted" in verdict.measured_text + verdict.reason
+    assert metric.summary.refused == 5
+    assert metric.summary.failed == 0
+    with_errors = CustomMetric(name="ai_generation", samples=rows + refused + errors)
+    failing = one(
+        make_results(custom_metrics={"ai_generation": with_errors}),
+        objective("ai_generation_p95_ms", "<", 5000),
+    )
+    assert failing.outcome is Outcome.FAIL  # 3 of 43 generations failed: over 5%
+    assert with_errors.summary.failed == 3
 
 
 # -- gate, exit code, table --------------------------------------------------------------------

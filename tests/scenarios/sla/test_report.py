@@ -73,6 +73,11 @@ def test_report_states_the_scale_and_embeds_the_plots(locust_run: Path, tmp_path
     assert 'src="plots/' not in html  # self-contained
     assert "<table>" in html
     assert "not production scale" in html
+    # Verdict marks are words styled by CSS, never emoji (empty boxes without an emoji font).
+    for verdict in verdicts:
+        word = verdict.outcome.value
+        assert f'<span class="verdict verdict-{word.lower()}">{word}</span>' in html
+    assert not re.search(r"[\U0001F300-\U0001FAFF\u2600-\u27BF]", html + markdown)
 
 
 def test_gate_file_for_deploy_aks(locust_run: Path, tmp_path: Path) -> None:
