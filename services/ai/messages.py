@@ -1,61 +1,25 @@
-"""The bodies ai-service sends, as docs/contracts.md › Messages pins them, and its topology.
+"""The bodies ai-service sends, as docs/contracts.md › Messages pins them.
 
-Events go to topic `trip-events` (trip-service's `trip-sync` subscription reads `data.itinerary`
-of `schedule.ready` and `data.error` of `schedule.failed`); a notification goes to queue
-`notification` with message id `notify-<schedule_id>`.
+Schedule events go to topic `trip-events` in the shared envelope (services.kit.trip_events):
+trip-service's `trip-sync` subscription reads `data.itinerary` of `schedule.ready` and
+`data.error` of `schedule.failed`. A notification goes to queue `notification` with message id
+`notify-<schedule_id>`.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from services.kit.outbox import OutboxMessage
-from services.kit.queue import DEFAULT_TOPICS, NOTIFICATION_QUEUE, TRIP_EVENTS_TOPIC
-
-# contracts.md names trip-service's `trip-sync` among the subscribers of `trip-events`, but the
-# kit's DEFAULT_TOPICS (audit, monitoring, analytics) does not declare it. On Redis Streams a
-# publish creates the consumer groups it knows, so this service declares `trip-sync` too: then
-# its events are kept for trip-service even if that service has not started yet.
-TRIP_SYNC_SUBSCRIPTION = "trip-sync"
-
-
-class EventType(StrEnum):
-    SCHEDULE_RUNNING = "schedule.running"
-    SCHEDULE_READY = "schedule.ready"
-    SCHEDULE_FAILED = "schedule.failed"
-
-
-def ai_topics() -> dict[str, tuple[str, ...]]:
-    topics: Mapping[str, Collection[str]] = DEFAULT_TOPICS
-    merged = {topic: tuple(subs) for topic, subs in topics.items()}
-    subscriptions = merged.get(TRIP_EVENTS_TOPIC, ())
-    if TRIP_SYNC_SUBSCRIPTION not in subscriptions:
-        merged[TRIP_EVENTS_TOPIC] = (*subscriptions, TRIP_SYNC_SUBSCRIPTION)
-    return merged
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+from services.kit.queue import NOTIFICATION_QUEUE
+from services.kit.trip_events import EventType, trip_event, utc_timestamp
 
 
 def schedule_event(
     event_type: EventType, trip_id: str, schedule_id: str, data: dict[str, Any]
 ) -> OutboxMessage:
-    """An event for topic `trip-events`; its id doubles as the message id."""
-    event_id = str(uuid.uuid4())
-    body = {
-        "event_id": event_id,
-        "type": event_type.value,
-        "trip_id": trip_id,
-        "schedule_id": schedule_id,
-        "occurred_at": _now(),
-        "data": data,
-    }
-    return OutboxMessage("topic", TRIP_EVENTS_TOPIC, event_id, body)
+    """A schedule's event for topic `trip-events`."""
+    return trip_event(event_type, trip_id, data, schedule_id=schedule_id)
 
 
 def schedule_running(trip_id: str, schedule_id: str, attempt: int) -> OutboxMessage:
@@ -90,6 +54,6 @@ def notification(
         "user_id": user_id,
         "trip_id": trip_id,
         "schedule_id": schedule_id,
-        "occurred_at": _now(),
+        "occurred_at": utc_timestamp(),
     }
     return OutboxMessage("queue", NOTIFICATION_QUEUE, f"notify-{schedule_id}", body)

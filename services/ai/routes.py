@@ -6,21 +6,18 @@ stranger cannot learn that it exists. Trip members see schedules through trip-se
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from services.ai.errors import GenerationRefused, GenerationUnavailable
-from services.ai.generation import PREVIEW_SCOPE, PlanningOptions, ScheduleGenerator
-from services.ai.repository import ScheduleRepository
+from services.ai.generation import PREVIEW_SCOPE, PlanningOptions
+from services.ai.resources import GeneratorDep, RepoDep, SettingsDep
 from services.ai.schemas import PreviewPublic, PreviewRequest, SchedulePublic
-from services.ai.settings import AISettings
 from services.kit.auth import CurrentUser, Role
 from services.kit.errors import FieldError, NotFound, ServiceUnavailable, Unprocessable
 from services.kit.ratelimit import RateLimited
-from services.kit.resources import ResourcesDep
 
 router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[RateLimited])
 JSON = "application/json"
@@ -34,23 +31,6 @@ _FIELD_OF = {
     "must_visit_unreachable": "must_visit",
     "too_many_must_visits": "must_visit",
 }
-
-
-async def get_repo(resources: ResourcesDep) -> ScheduleRepository:
-    return resources.extra["schedules"]
-
-
-async def get_generator(resources: ResourcesDep) -> ScheduleGenerator:
-    return resources.extra["generator"]
-
-
-async def get_settings(resources: ResourcesDep) -> AISettings:
-    return resources.settings  # type: ignore[return-value]
-
-
-RepoDep = Annotated[ScheduleRepository, Depends(get_repo)]
-GeneratorDep = Annotated[ScheduleGenerator, Depends(get_generator)]
-SettingsDep = Annotated[AISettings, Depends(get_settings)]
 
 
 @router.get(

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from services.kit import health
 from services.kit.auth import ServiceCredentials, TokenCodec
-from services.kit.cache import L1Cache, TieredCache
+from services.kit.cache import CacheTtls, L1Cache, TieredCache
 from services.kit.db import open_pool, schema_of
 from services.kit.errors import install_error_handlers
 from services.kit.httpclient import build_http_client
@@ -48,62 +48,11 @@ def create_service_app(
     """Build a service app. Pools and clients are created in the lifespan, not at import."""
     name = settings.service_name
     metrics = ServiceMetrics(name)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(f"{name}-service", settings.log_level, settings.log_json)
-        async with AsyncExitStack() as stack:
-            pool = await open_pool(
-                settings.database_url,
-                schema=schema_of(name),
-                min_size=settings.db_pool_min,
-                max_size=settings.db_pool_max,
-                timeout_s=settings.db_timeout_s,
-            )
-            stack.push_async_callback(pool.close)
-            redis = Redis.from_url(
-                settings.redis_url,
-                socket_timeout=settings.redis_timeout_s,
-                socket_connect_timeout=settings.redis_timeout_s,
-                health_check_interval=30,
-            )
-            stack.push_async_callback(redis.aclose)
-            cache = TieredCache(
-                redis,
-                L1Cache(settings.l1_entries, settings.l1_ttl_s),
-                metrics,
-                retry_after_s=settings.redis_retry_after_s,
-            )
-            http = build_http_client(settings.http_timeout_s)
-            stack.push_async_callback(http.aclose)
-            resources = Resources(
-                settings=settings,
-                pool=pool,
-                redis=redis,
-                cache=cache,
-                metrics=metrics,
-                tokens=app.state.tokens,
-                http=http,
-            )
-            if with_queue:
-                from services.kit.queue import build_queue
-
-                resources.queue = build_queue(settings, redis)
-                stack.push_async_callback(resources.queue.close)
-            app.state.resources = resources
-            _collect_pool_stats(metrics, resources)
-            for extension in extensions:
-                await stack.enter_async_context(extension(app, resources))
-            app.state.started = True
-            log.info("%s-service started", name, extra={"fields": {"zone": settings.zone}})
-            yield
-            app.state.started = False
-
     app = FastAPI(
         title=title,
         description=description,
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=_service_lifespan(settings, metrics, with_queue=with_queue, extensions=extensions),
         docs_url=f"/api/{_route_prefix(name)}/docs",
         openapi_url=f"/api/{_route_prefix(name)}/openapi.json",
         redoc_url=None,
@@ -122,6 +71,85 @@ def create_service_app(
         app.include_router(router)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app
+
+
+def _service_lifespan(
+    settings: ServiceSettings,
+    metrics: ServiceMetrics,
+    *,
+    with_queue: bool,
+    extensions: Sequence[Extension],
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The shared lifespan: open the resources, run the service's extensions, close it all."""
+    name = settings.service_name
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(f"{name}-service", settings.log_level, settings.log_json)
+        async with AsyncExitStack() as stack:
+            resources = await _open_resources(
+                stack, settings, metrics, app.state.tokens, with_queue=with_queue
+            )
+            app.state.resources = resources
+            _collect_pool_stats(metrics, resources)
+            for extension in extensions:
+                await stack.enter_async_context(extension(app, resources))
+            app.state.started = True
+            log.info("%s-service started", name, extra={"fields": {"zone": settings.zone}})
+            yield
+            app.state.started = False
+
+    return lifespan
+
+
+async def _open_resources(
+    stack: AsyncExitStack,
+    settings: ServiceSettings,
+    metrics: ServiceMetrics,
+    tokens: TokenCodec,
+    *,
+    with_queue: bool,
+) -> Resources:
+    """Pool, Redis, cache, HTTP client (and the queue): each closed by `stack` on the way out."""
+    pool = await open_pool(
+        settings.database_url,
+        schema=schema_of(settings.service_name),
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        timeout_s=settings.db_timeout_s,
+    )
+    stack.push_async_callback(pool.close)
+    redis = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+        health_check_interval=30,
+    )
+    stack.push_async_callback(redis.aclose)
+    cache = TieredCache(
+        redis,
+        L1Cache(settings.l1_entries, settings.l1_ttl_s),
+        metrics,
+        ttls=CacheTtls(l2_s=settings.l2_ttl, ai_result_s=settings.ai_result_ttl),
+        retry_after_s=settings.redis_retry_after_s,
+    )
+    http = build_http_client(settings.http_timeout_s)
+    stack.push_async_callback(http.aclose)
+    resources = Resources(
+        settings=settings,
+        pool=pool,
+        redis=redis,
+        cache=cache,
+        metrics=metrics,
+        tokens=tokens,
+        http=http,
+    )
+    if with_queue:
+        from services.kit.queue import build_queue
+
+        resources.queue = build_queue(settings, redis)
+        stack.push_async_callback(resources.queue.close)
+    return resources
 
 
 def _route_prefix(service: str) -> str:

@@ -1,6 +1,7 @@
 """Two-level cache-aside: L1 in-process (TTL + LRU), L2 Redis; values are JSON bytes.
 
-Key patterns and TTLs are SPEC.md's (› Data, cache, messaging). Values stay serialised in both
+Key patterns are SPEC.md's (› Data, cache, messaging); their L2 lifetimes come from the profile
+(`CacheTtls`, built from the settings), so every write follows it. Values stay serialised in both
 layers so a hot route can return the cached bytes as they are (no re-encoding per request).
 When Redis fails, L2 is skipped for `retry_after_s` and reads fall through to the source: a
 Redis outage costs latency, not errors.
@@ -13,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from cachetools import TLRUCache
 from redis.asyncio import Redis
@@ -23,24 +25,59 @@ from services.kit.metrics import ServiceMetrics
 log = logging.getLogger(__name__)
 
 
+class Lifetime(StrEnum):
+    """Which of the profile's TTLs an entry lives for."""
+
+    L2 = "l2"  # SPEC.md L2 TTL: 30 min (v1) / 60 min (v2)
+    AI_RESULT = "ai_result"  # SPEC.md AI results: 1 h (v1) / 2 h (v2)
+
+
 @dataclass(frozen=True)
 class CachePattern:
-    """A family of keys with its TTL; `l1=False` keeps security-relevant keys out of L1."""
+    """A family of keys and its lifetime; `l1=False` keeps security-relevant keys out of L1.
+
+    `max_ttl_s` is a ceiling below the profile's TTL, for a pattern that has a reason to expire
+    sooner (given where the pattern is declared).
+    """
 
     name: str
     template: str
-    ttl_s: int
+    lifetime: Lifetime = Lifetime.L2
+    max_ttl_s: int | None = None
     l1: bool = True
 
     def key(self, **parts: object) -> str:
         return self.template.format(**parts)
 
 
-# SPEC.md › cache pattern table (prod follows v2 for the AI TTL: 2 h).
-SESSION = CachePattern("session", "session:{user_id}", 30 * 60, l1=False)
-LOCATION = CachePattern("location", "location:{lat}:{lng}:{radius}", 4 * 3600)
-AI_SCHEDULE = CachePattern("ai_schedule", "ai:schedule:{trip_id}:{hash}", 2 * 3600)
-STATIC = CachePattern("static", "static:{resource}:{version}", 24 * 3600)
+@dataclass(frozen=True)
+class CacheTtls:
+    """The profile's L2 lifetimes in seconds (services.kit.settings picks them)."""
+
+    l2_s: int
+    ai_result_s: int
+
+    def of(self, pattern: CachePattern) -> int:
+        """How long an entry of `pattern` lives in Redis."""
+        ttl = self.ai_result_s if pattern.lifetime is Lifetime.AI_RESULT else self.l2_s
+        return min(ttl, pattern.max_ttl_s) if pattern.max_ttl_s is not None else ttl
+
+
+# SPEC.md › cache pattern table. Its own figures for location (4 h) and static content (24 h) are
+# longer than the L2 TTL; the profile's L2 TTL governs them, so one setting bounds what Redis
+# holds. Only the session keeps a shorter figure of its own.
+SESSION = CachePattern(
+    "session",
+    "session:{user_id}",
+    # SPEC.md: 30 min. A logout or role change that could not delete the key (Redis down) is
+    # noticed within 30 min, whatever the profile's L2 TTL.
+    max_ttl_s=30 * 60,
+    l1=False,
+)
+LOCATION = CachePattern("location", "location:{lat}:{lng}:{radius}")
+AI_SCHEDULE = CachePattern("ai_schedule", "ai:schedule:{trip_id}:{hash}", Lifetime.AI_RESULT)
+STATIC = CachePattern("static", "static:{resource}:{version}")
+PATTERNS = (SESSION, LOCATION, AI_SCHEDULE, STATIC)
 
 Loader = Callable[[], Awaitable[bytes | None]]
 
@@ -78,11 +115,13 @@ class TieredCache:
         l1: L1Cache,
         metrics: ServiceMetrics,
         *,
+        ttls: CacheTtls,
         retry_after_s: float = 2.0,
     ) -> None:
         self.redis = redis
         self.l1 = l1
         self.metrics = metrics
+        self.ttls = ttls
         self.retry_after_s = retry_after_s
         self._l2_down_until = 0.0
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
@@ -123,19 +162,20 @@ class TieredCache:
                     value = raw if isinstance(raw, bytes) else str(raw).encode()
                     self._hit("l2", pattern)
                     if pattern.l1:
-                        self.l1.set(key, value, pattern.ttl_s)
+                        self.l1.set(key, value, self.ttls.of(pattern))
                     return value
         self.misses += 1
         self.metrics.cache_misses.labels(pattern.name).inc()
         return None
 
     async def set(self, pattern: CachePattern, key: str, value: bytes) -> None:
+        ttl_s = self.ttls.of(pattern)
         if pattern.l1:
-            self.l1.set(key, value, pattern.ttl_s)
+            self.l1.set(key, value, ttl_s)
         if self.l2_available:
             assert self.redis is not None
             try:
-                await self.redis.set(key, value, ex=pattern.ttl_s)
+                await self.redis.set(key, value, ex=ttl_s)
             except (RedisError, OSError, TimeoutError) as exc:
                 self.report_l2_failure("set", exc)
 

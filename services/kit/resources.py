@@ -1,4 +1,5 @@
-"""What a running service holds: built once in the lifespan, reached through typed dependencies.
+"""What every running service holds: built once in the lifespan, reached through typed
+dependencies. A service's own parts (repositories, workers) are in its own `resources` module.
 
 Dependencies are `async def` on purpose: FastAPI runs a plain `def` dependency in its thread
 pool, a hand-off per request that cost a third of a replica's CPU in the benchmark.
@@ -6,8 +7,8 @@ pool, a hand-off per request that cost a third of a replica's CPU in the benchma
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 from fastapi import Depends, Request
@@ -33,7 +34,6 @@ class Resources:
     tokens: TokenCodec
     http: httpx.AsyncClient
     queue: QueuePort | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 async def get_resources(request: Request) -> Resources:

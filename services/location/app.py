@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from services.kit.app import create_service_app
 from services.kit.resources import Resources
 from services.location.repository import PlaceRepository
+from services.location.resources import LocationResources
 from services.location.routes import router
 from services.location.settings import LocationSettings
 
@@ -18,9 +19,12 @@ def create_app(settings: LocationSettings | None = None) -> FastAPI:
     settings = settings or LocationSettings()
 
     @asynccontextmanager
-    async def wire(_: FastAPI, resources: Resources) -> AsyncIterator[None]:
-        resources.extra["places"] = PlaceRepository(resources.pool)
-        resources.extra["search_requests"] = search_requests
+    async def wire(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+        app.state.location_resources = LocationResources(
+            settings=settings,
+            places=PlaceRepository(resources.pool),
+            search_requests=search_requests,
+        )
         yield
 
     app = create_service_app(

@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from prometheus_client import Counter
 from pydantic import TypeAdapter
 
 from services.kit.auth import current_principal
 from services.kit.cache import LOCATION, STATIC
 from services.kit.errors import FieldError, NotFound, Unprocessable, field_error
 from services.kit.ratelimit import RateLimited
-from services.kit.resources import CacheDep, ResourcesDep
+from services.kit.resources import CacheDep
 from services.kit.vocabulary import Category
 from services.location import nearby_cache
 from services.location.repository import PlaceRepository
+from services.location.resources import RepoDep, SearchRequestsDep, SettingsDep
 from services.location.schemas import (
     CitiesList,
     CityPublic,
@@ -29,7 +29,6 @@ from services.location.schemas import (
     PlacesPage,
     SearchResults,
 )
-from services.location.settings import LocationSettings
 
 router = APIRouter(
     prefix="/api/locations",
@@ -38,29 +37,12 @@ router = APIRouter(
 )
 
 JSON = "application/json"
-MAX_RADIUS_M = 50_000  # issue 3: nearby radius at most 50 km
+MAX_RADIUS_M = 50_000  # nearby searches reach at most 50 km
 MAX_IDS = 100
 # Bump when CitiesList changes shape: the key `static:cities:{version}` then starts afresh.
 CITIES_VERSION = "v1"
 _CITIES_JSON = TypeAdapter(CitiesList)
 _EMPTY_CITIES = _CITIES_JSON.dump_json(CitiesList(items=[], count=0))
-
-
-async def get_repo(resources: ResourcesDep) -> PlaceRepository:
-    return resources.extra["places"]
-
-
-async def get_settings(resources: ResourcesDep) -> LocationSettings:
-    return resources.settings  # type: ignore[return-value]
-
-
-async def get_search_requests(resources: ResourcesDep) -> Counter:
-    return resources.extra["search_requests"]
-
-
-RepoDep = Annotated[PlaceRepository, Depends(get_repo)]
-SettingsDep = Annotated[LocationSettings, Depends(get_settings)]
-SearchRequestsDep = Annotated[Counter, Depends(get_search_requests)]
 Latitude = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)]
 CityName = Annotated[str | None, Query(min_length=1, max_length=100)]
@@ -200,7 +182,7 @@ async def place(
 async def cities(repo: RepoDep, cache: CacheDep) -> Response:
     async def load() -> bytes | None:
         rows = await repo.cities()
-        if not rows:  # before the data load: do not pin an empty list for 24 h
+        if not rows:  # before the data load: do not pin an empty list for the L2 TTL
             return None
         items = [CityPublic.model_validate(row) for row in rows]
         return _CITIES_JSON.dump_json(CitiesList(items=items, count=len(items)))

@@ -13,6 +13,7 @@ from services.kit.resources import Resources
 from services.trip.connections import ActiveConnectionsMiddleware, active_connections_gauge
 from services.trip.events import ScheduleEventConsumer
 from services.trip.repository import TripRepository
+from services.trip.resources import TripResources
 from services.trip.routes import router
 from services.trip.settings import TripSettings
 
@@ -21,7 +22,7 @@ def create_app(settings: TripSettings | None = None) -> FastAPI:
     settings = settings or TripSettings()
 
     @asynccontextmanager
-    async def wire(_: FastAPI, resources: Resources) -> AsyncIterator[None]:
+    async def wire(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
         queue = resources.queue
         assert queue is not None  # built with_queue=True
         repo = TripRepository(resources.pool)
@@ -41,7 +42,7 @@ def create_app(settings: TripSettings | None = None) -> FastAPI:
             receive_max=settings.events_receive_max,
             receive_wait_s=settings.events_receive_wait_s,
         )
-        resources.extra.update(trips=repo, outbox=relay)
+        app.state.trip_resources = TripResources(settings=settings, trips=repo, outbox=relay)
         async with relay.running(), consumer.running():
             yield
 

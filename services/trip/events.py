@@ -31,7 +31,7 @@ from services.kit.queue import (
     QueueUnavailableError,
     ReceivedMessage,
 )
-from services.trip.messages import TRIP_SYNC_SUBSCRIPTION, EventType
+from services.kit.trip_events import TRIP_SYNC_SUBSCRIPTION, EventType
 from services.trip.repository import TripRepository
 from services.trip.schemas import ScheduleStatus
 

@@ -1,52 +1,15 @@
-"""The bodies trip-service sends, as docs/contracts.md › Messages pins them."""
+"""The bodies trip-service sends, as docs/contracts.md › Messages pins them.
+
+Trip events use the shared `trip-events` envelope (services.kit.trip_events); the generation
+request for ai-service is this service's own.
+"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any
-
 from services.kit.outbox import OutboxMessage
-from services.kit.queue import AI_SCHEDULE_QUEUE, TRIP_EVENTS_TOPIC
+from services.kit.queue import AI_SCHEDULE_QUEUE
+from services.kit.trip_events import EventType, trip_event
 from services.trip.repository import ScheduleRecord, TripRecord
-
-# trip-service's own subscription of `trip-events`: it keeps the schedule read model current.
-TRIP_SYNC_SUBSCRIPTION = "trip-sync"
-
-
-class EventType(StrEnum):
-    TRIP_CREATED = "trip.created"
-    TRIP_UPDATED = "trip.updated"
-    TRIP_DELETED = "trip.deleted"
-    SCHEDULE_REQUESTED = "schedule.requested"
-    SCHEDULE_RUNNING = "schedule.running"
-    SCHEDULE_READY = "schedule.ready"
-    SCHEDULE_FAILED = "schedule.failed"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def trip_event(
-    event_type: EventType,
-    trip_id: str,
-    data: dict[str, Any],
-    *,
-    schedule_id: str | None = None,
-) -> OutboxMessage:
-    """An event for topic `trip-events`; its id doubles as the message id."""
-    event_id = str(uuid.uuid4())
-    body = {
-        "event_id": event_id,
-        "type": event_type.value,
-        "trip_id": trip_id,
-        "schedule_id": schedule_id,
-        "occurred_at": _now(),
-        "data": data,
-    }
-    return OutboxMessage("topic", TRIP_EVENTS_TOPIC, event_id, body)
 
 
 def schedule_request(trip: TripRecord, schedule: ScheduleRecord) -> OutboxMessage:

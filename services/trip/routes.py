@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from services.kit.auth import CurrentUser
 from services.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from services.kit.outbox import OutboxRelay
 from services.kit.ratelimit import RateLimited
-from services.kit.resources import ResourcesDep
+from services.kit.trip_events import EventType, trip_event
 from services.trip.locations import LocationClient
-from services.trip.messages import EventType, schedule_request, schedule_requested, trip_event
+from services.trip.messages import schedule_request, schedule_requested
 from services.trip.repository import TripAccess, TripRepository
+from services.trip.resources import LocationsDep, RelayDep, RepoDep
 from services.trip.schemas import (
     MemberCreate,
     MemberPublic,
@@ -37,25 +37,9 @@ from services.trip.schemas import (
     TripUpdate,
     date_span_problem,
 )
-from services.trip.settings import TripSettings
 
 router = APIRouter(prefix="/api/trips", tags=["trips"], dependencies=[RateLimited])
 _EDITORS = (TripRole.OWNER, TripRole.EDITOR)
-
-
-async def get_repo(resources: ResourcesDep) -> TripRepository:
-    return resources.extra["trips"]
-
-
-async def get_relay(resources: ResourcesDep) -> OutboxRelay:
-    return resources.extra["outbox"]
-
-
-async def get_locations(resources: ResourcesDep) -> LocationClient:
-    settings: TripSettings = resources.settings  # type: ignore[assignment]
-    return LocationClient(
-        resources.http, settings.location_url, resources.cache, settings.cities_cache_version
-    )
 
 
 async def caller_id(principal: CurrentUser) -> str:
@@ -66,9 +50,6 @@ async def caller_id(principal: CurrentUser) -> str:
         raise Forbidden("trips belong to user accounts; this token is not one") from exc
 
 
-RepoDep = Annotated[TripRepository, Depends(get_repo)]
-RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
-LocationsDep = Annotated[LocationClient, Depends(get_locations)]
 Caller = Annotated[str, Depends(caller_id)]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Size = Annotated[int, Query(ge=1, le=100)]

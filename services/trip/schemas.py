@@ -18,7 +18,7 @@ from pydantic import (
 
 from services.kit.vocabulary import Budget, Category, Pace, TravelMode
 
-MAX_TRIP_DAYS = 30  # issue 3: a trip lasts at most 30 days (start and end day included)
+MAX_TRIP_DAYS = 30  # a trip lasts at most 30 days (start and end day included)
 MAX_TRAVELLERS = 20
 MAX_MUST_VISIT = 50
 

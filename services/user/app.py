@@ -11,6 +11,7 @@ from services.kit.app import create_service_app
 from services.kit.resources import Resources
 from services.user.passwords import Passwords
 from services.user.repository import UserRepository
+from services.user.resources import UserResources
 from services.user.routes import router
 from services.user.settings import UserSettings
 
@@ -19,10 +20,13 @@ def create_app(settings: UserSettings | None = None) -> FastAPI:
     settings = settings or UserSettings()
 
     @asynccontextmanager
-    async def wire(_: FastAPI, resources: Resources) -> AsyncIterator[None]:
-        resources.extra["users"] = UserRepository(resources.pool)
-        resources.extra["passwords"] = Passwords(
-            settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    async def wire(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+        app.state.user_resources = UserResources(
+            settings=settings,
+            users=UserRepository(resources.pool),
+            passwords=Passwords(
+                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+            ),
         )
         yield
 

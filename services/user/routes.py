@@ -13,9 +13,9 @@ from services.kit.auth import CurrentUser, Principal, Role, TokenCodec
 from services.kit.cache import SESSION
 from services.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
 from services.kit.ratelimit import RateLimited
-from services.kit.resources import CacheDep, ResourcesDep
-from services.user.passwords import Passwords
+from services.kit.resources import CacheDep
 from services.user.repository import EmailTaken, UserRepository, session_bytes
+from services.user.resources import PasswordsDep, RepoDep, SettingsDep
 from services.user.schemas import (
     RefreshRequest,
     RoleUpdate,
@@ -26,26 +26,15 @@ from services.user.schemas import (
     UsersPage,
     UserUpdate,
 )
-from services.user.settings import UserSettings
 
 router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[RateLimited])
 _WRONG_CREDENTIALS = "email or password is incorrect"
-
-
-async def get_repo(resources: ResourcesDep) -> UserRepository:
-    return resources.extra["users"]
-
-
-async def get_passwords(resources: ResourcesDep) -> Passwords:
-    return resources.extra["passwords"]
 
 
 async def get_tokens(request: Request) -> TokenCodec:
     return request.app.state.tokens
 
 
-RepoDep = Annotated[UserRepository, Depends(get_repo)]
-PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
 
 
@@ -103,10 +92,9 @@ async def login(
     repo: RepoDep,
     passwords: PasswordsDep,
     tokens: TokensDep,
-    resources: ResourcesDep,
+    settings: SettingsDep,
     cache: CacheDep,
 ) -> TokenPair:
-    settings: UserSettings = resources.settings  # type: ignore[assignment]
     user = await repo.by_email(body.email)
     now = datetime.now(UTC)
     if user and user.locked_until and user.locked_until > now:

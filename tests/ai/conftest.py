@@ -28,7 +28,6 @@ from psycopg_pool import PoolTimeout
 
 from chaos.fake_llm import ChaosLLM
 from services.ai.app import create_app
-from services.ai.messages import TRIP_SYNC_SUBSCRIPTION, ai_topics
 from services.ai.planner_pool import PlannerPool
 from services.ai.settings import AISettings
 from services.datainit.sample import load_ai_reference
@@ -42,6 +41,7 @@ from services.kit.queue import (
     ReceivedMessage,
     RedisStreamsQueue,
 )
+from services.kit.trip_events import TRIP_SYNC_SUBSCRIPTION
 from services.location.app import create_app as create_location_app
 from services.location.places_loader import upsert_places
 from services.location.settings import LocationSettings
@@ -136,7 +136,7 @@ class AIService:
         return body
 
     async def schedule(self, schedule_id: str) -> dict[str, Any] | None:
-        record = await self.app.state.resources.extra["schedules"].get(schedule_id)
+        record = await self.app.state.ai_resources.schedules.get(schedule_id)
         return record.public() if record else None
 
     async def wait_for(
@@ -229,7 +229,7 @@ def start_ai(
         app = create_app(ai_settings(**overrides), planner_pool=planner_pool)
         location = SwitchableLocation(location_app)
         client = aioredis.Redis.from_url(clean_redis)
-        queue = RedisStreamsQueue(client, topics=ai_topics(), poll_interval_s=0.05)
+        queue = RedisStreamsQueue(client, poll_interval_s=0.05)
         try:
             async with serving(app) as api:
                 resources = app.state.resources

@@ -35,7 +35,7 @@ def llm_settings(fake: ChaosLLM, **overrides: Any) -> dict[str, Any]:
 
 
 def breaker_state(service: AIService) -> BreakerState:
-    return service.app.state.resources.extra["llm"].breaker.state
+    return service.app.state.ai_resources.llm.breaker.state
 
 
 async def test_a_healthy_llm_turns_wishes_into_weights_and_narrates_each_day(
@@ -162,7 +162,7 @@ async def test_failing_llm_opens_the_breaker_then_half_opens_after_the_reset_tim
 
         # After the reset time one trial call goes through; it succeeds and the breaker closes.
         fake_llm.healthy()
-        breaker = service.app.state.resources.extra["llm"].breaker
+        breaker = service.app.state.ai_resources.llm.breaker
         real_clock = breaker.clock
         breaker.clock = lambda: real_clock() + 61.0
         assert breaker_state(service) is BreakerState.HALF_OPEN

@@ -17,7 +17,6 @@ from pathlib import Path
 import httpx
 import redis.asyncio as aioredis
 
-from services.ai.messages import ai_topics
 from services.kit.queue import AI_SCHEDULE_QUEUE, RedisStreamsQueue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +93,7 @@ async def test_the_worker_process_consumes_the_queue_and_stops_on_sigterm(
     ai_database: str, clean_redis: str
 ) -> None:
     client = aioredis.Redis.from_url(clean_redis)
-    queue = RedisStreamsQueue(client, topics=ai_topics())
+    queue = RedisStreamsQueue(client)
     try:
         with running("services.ai.worker", service_env(ai_database, clean_redis)) as process:
             await queue.send(AI_SCHEDULE_QUEUE, {"not": "a request"}, message_id="poison-1")

@@ -89,6 +89,21 @@ async def test_a_preview_plans_a_small_trip_at_once_and_repeats_from_the_cache(
     assert service.metric("ai_planner_runs_total", outcome="ok") == 1
 
 
+async def test_a_preview_result_lives_as_long_as_the_ai_result_ttl_setting(
+    start_ai: Any,
+) -> None:
+    # An odd figure no code path could hold by accident: a write that ignores the setting fails.
+    async with start_ai(ai_result_ttl_s=4321) as service:
+        _, headers = service.user()
+        r = await service.client.post(
+            "/api/ai/schedules/preview", json=preview_body(), headers=headers
+        )
+        assert r.status_code == 200, r.text
+        key = f"ai:schedule:preview:{r.json()['itinerary']['request_hash']}"
+        ttl = await service.app.state.resources.redis.ttl(key)
+        assert 4321 - 5 <= ttl <= 4321
+
+
 async def test_a_preview_too_large_is_sent_to_the_queue_route(start_ai: Any) -> None:
     async with start_ai(preview_max_candidates=100) as service:
         _, headers = service.user()

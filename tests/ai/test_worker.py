@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.ai import generation_bench
-from services.ai.messages import TRIP_SYNC_SUBSCRIPTION
 from services.ai.planner import Itinerary, Place, TripRequest, verify_itinerary
 from services.ai.planning_input import city_centre
 from services.kit.queue import (
@@ -18,6 +17,7 @@ from services.kit.queue import (
     TRIP_EVENTS_TOPIC,
     dead_letter_queue_name,
 )
+from services.kit.trip_events import TRIP_SYNC_SUBSCRIPTION
 from services.trip.events import parse_schedule_event
 from services.trip.messages import schedule_request
 from services.trip.repository import ScheduleRecord as TripScheduleRecord
@@ -48,7 +48,7 @@ def planner_input(request: dict[str, Any]) -> TripRequest:
 
 
 async def city_places(service: AIService, city: str = "Seoul") -> list[Place]:
-    places = service.app.state.resources.extra["generator"].places
+    places = service.app.state.ai_resources.generator.places
     return await places.city_places(city)
 
 

@@ -8,7 +8,18 @@ from typing import Any
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.kit.cache import AI_SCHEDULE, LOCATION, SESSION, STATIC, L1Cache, TieredCache
+from services.kit.cache import (
+    AI_SCHEDULE,
+    LOCATION,
+    PATTERNS,
+    SESSION,
+    STATIC,
+    CachePattern,
+    CacheTtls,
+    L1Cache,
+    Lifetime,
+    TieredCache,
+)
 from services.kit.metrics import ServiceMetrics
 
 
@@ -37,21 +48,49 @@ class FakeRedis:
         self.data.pop(key, None)
 
 
+PROD_TTLS = CacheTtls(l2_s=3600, ai_result_s=7200)  # SPEC.md prod v2: L2 60 min, AI 2 h
+
+
 def make(redis: Any, **kw: Any) -> TieredCache:
     return TieredCache(
-        redis, L1Cache(kw.pop("size", 10), kw.pop("ttl", 300)), ServiceMetrics("t"), **kw
+        redis,
+        L1Cache(kw.pop("size", 10), kw.pop("ttl", 300)),
+        ServiceMetrics("t"),
+        ttls=kw.pop("ttls", PROD_TTLS),
+        **kw,
     )
 
 
-def test_key_patterns_and_ttls_follow_spec() -> None:
+def test_key_patterns_follow_spec() -> None:
     # SPEC.md › cache pattern table
-    assert SESSION.key(user_id="u1") == "session:u1" and SESSION.ttl_s == 1800
+    assert SESSION.key(user_id="u1") == "session:u1"
     assert LOCATION.key(lat=37.5, lng=127.0, radius=500) == "location:37.5:127.0:500"
-    assert LOCATION.ttl_s == 4 * 3600
     assert AI_SCHEDULE.key(trip_id="t", hash="h") == "ai:schedule:t:h"
-    assert AI_SCHEDULE.ttl_s == 2 * 3600  # prod v2
-    assert STATIC.key(resource="r", version="v1") == "static:r:v1" and STATIC.ttl_s == 86400
+    assert STATIC.key(resource="r", version="v1") == "static:r:v1"
     assert not SESSION.l1  # sessions must not survive a logout in another replica's L1
+
+
+def test_lifetimes_come_from_the_profile() -> None:
+    # SPEC.md conflict 3, prod v2: L2 60 min, AI results 2 h; the session keeps SPEC's 30 min.
+    assert PROD_TTLS.of(LOCATION) == PROD_TTLS.of(STATIC) == 3600
+    assert PROD_TTLS.of(AI_SCHEDULE) == 7200
+    assert PROD_TTLS.of(SESSION) == 1800
+    dev = CacheTtls(l2_s=1800, ai_result_s=7200)
+    assert dev.of(SESSION) == dev.of(LOCATION) == dev.of(STATIC) == 1800
+
+
+@pytest.mark.parametrize("pattern", PATTERNS, ids=lambda p: p.name)
+async def test_every_write_lives_as_long_as_the_settings_say(pattern: CachePattern) -> None:
+    # Odd figures no pattern could hold by accident: a write that ignores the settings fails.
+    ttls = CacheTtls(l2_s=1234, ai_result_s=5678)
+    redis = FakeRedis()
+    cache = make(redis, ttls=ttls)
+    await cache.set(pattern, "written", b"v")
+    await cache.get_or_load(pattern, "loaded", lambda: asyncio.sleep(0, b"v"))
+    expected = 5678 if pattern.lifetime is Lifetime.AI_RESULT else 1234
+    if pattern.max_ttl_s is not None:
+        expected = min(expected, pattern.max_ttl_s)
+    assert redis.ttls == {"written": expected, "loaded": expected}
 
 
 def test_l1_evicts_least_recently_used() -> None:
@@ -86,7 +125,7 @@ async def test_get_or_load_fills_both_layers_and_counts() -> None:
 
     key = LOCATION.key(lat=1, lng=2, radius=3)
     assert await cache.get_or_load(LOCATION, key, load) == b'{"x":1}'
-    assert redis.ttls[key] == LOCATION.ttl_s
+    assert redis.ttls[key] == PROD_TTLS.of(LOCATION)
     assert await cache.get_or_load(LOCATION, key, load) == b'{"x":1}'
     assert loads == 1 and cache.hits == 1 and cache.misses == 1
     cache.l1.clear()

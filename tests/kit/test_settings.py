@@ -19,10 +19,19 @@ def test_shared_prefix_applies_and_service_prefix_overrides(
 
 
 def test_profile_picks_spec_cache_defaults() -> None:
-    # SPEC.md › Data, cache, messaging: L1 dev 1000 / v2 5000; L2 30 min (v1) / 60 min (v2)
-    assert ServiceSettings(profile="dev").l1_entries == 1000
+    # SPEC.md › Data, cache, messaging: L1 dev 1000 / v2 5000; L2 30 min (v1) / 60 min (v2);
+    # conflict 3: prod follows v2 (L2 60 min, AI results 2 h).
+    dev = ServiceSettings(profile="dev")
+    assert (dev.l1_entries, dev.l2_ttl, dev.ai_result_ttl) == (1000, 1800, 7200)
     prod = ServiceSettings(profile="prod", jwt_secret="x" * 40)
-    assert prod.l1_entries == 5000 and prod.l2_ttl == 3600
+    assert (prod.l1_entries, prod.l2_ttl, prod.ai_result_ttl) == (5000, 3600, 7200)
+
+
+def test_cache_ttls_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIPGEN_L2_TTL_S", "600")
+    monkeypatch.setenv("TRIPGEN_AI_RESULT_TTL_S", "900")
+    settings = ServiceSettings(profile="prod", jwt_secret="x" * 40)
+    assert (settings.l2_ttl, settings.ai_result_ttl) == (600, 900)
 
 
 def test_prod_requires_a_jwt_secret() -> None:

@@ -318,8 +318,26 @@ async def test_cities_are_cached_under_the_static_pattern(
     text = (await client.get("/metrics")).text
     assert 'cache_hits_total{layer="l1",pattern="static"} 1.0' in text
     redis = app.state.resources.redis
-    # SPEC.md › cache pattern "static content": `static:{resource}:{version}`, 24 h.
-    assert 24 * 3600 - 5 <= await redis.ttl("static:cities:v1") <= 24 * 3600
+    # SPEC.md › cache pattern "static content": `static:{resource}:{version}`, in Redis for the
+    # profile's L2 TTL (dev: 30 min).
+    assert 30 * 60 - 5 <= await redis.ttl("static:cities:v1") <= 30 * 60
+
+
+async def test_cache_writes_live_as_long_as_the_l2_ttl_setting(
+    location_settings: Callable[..., LocationSettings],
+    clean_redis: str,
+    stored_places: list[Any],
+) -> None:
+    # An odd figure no code path could hold by accident: a write that ignores the setting fails.
+    app = create_app(location_settings(l2_ttl_s=1234))
+    async with serving(app) as client:
+        client.headers.update(bearer(issue_token(app)))
+        nearby = {"lat": 37.5662951, "lng": 126.9779449, "radius_m": 3000}
+        assert (await client.get("/api/locations/places/nearby", params=nearby)).is_success
+        assert (await client.get("/api/locations/cities")).is_success
+        redis = app.state.resources.redis
+        for key in ("location:37.56630:126.97794:3000", "static:cities:v1"):
+            assert 1234 - 5 <= await redis.ttl(key) <= 1234, key
 
 
 async def test_openapi_lists_the_routes(client: httpx.AsyncClient) -> None:

@@ -28,7 +28,7 @@ async def test_a_trip_created_while_redis_is_down_is_announced_once_redis_is_bac
     service: TripService, queue: QueuePort, backing: BackingServices
 ) -> None:
     _, auth = service.user()
-    repo: TripRepository = service.app.state.resources.extra["trips"]
+    repo: TripRepository = service.app.state.trip_resources.trips
     backing.redis.stop()
     try:
         r = await service.client.post("/api/trips", json=trip_payload(), headers=auth)

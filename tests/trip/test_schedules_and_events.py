@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.kit.queue import AI_SCHEDULE_QUEUE, TRIP_EVENTS_TOPIC, QueuePort
-from services.trip.messages import TRIP_SYNC_SUBSCRIPTION
+from services.kit.trip_events import TRIP_SYNC_SUBSCRIPTION
 from tests.trip.conftest import TripService, collect, eventually
 
 pytestmark = pytest.mark.integration

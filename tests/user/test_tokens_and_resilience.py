@@ -136,3 +136,18 @@ async def test_reads_succeed_from_postgresql_while_redis_is_down(
     finally:
         redis.start()
     assert (await client.get("/api/users/me", headers=auth)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("l2_ttl_s", "session_ttl_s"),
+    [(1234, 1234), (5000, 30 * 60)],  # the profile's L2 TTL, at most SPEC.md's 30 min
+)
+async def test_the_session_entry_lives_as_long_as_the_settings_say(
+    user_settings: Callable[..., UserSettings], l2_ttl_s: int, session_ttl_s: int
+) -> None:
+    app = create_app(user_settings(l2_ttl_s=l2_ttl_s))
+    async with serving(app) as client:
+        _, tokens = await register_and_login(client)
+        user_id = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sub"]
+        ttl = await app.state.resources.redis.ttl(f"session:{user_id}")
+        assert session_ttl_s - 5 <= ttl <= session_ttl_s

@@ -22,7 +22,7 @@ Mode = Literal["walk", "transit", "car"]
 LegMode = Literal["walk", "transit", "car"]
 MealKind = Literal["lunch", "dinner"]
 
-# Upper bound of visits per day for each pace (the "e.g. 3/5/7").
+# Upper bound of visits per day for each pace: 3 relaxed, 5 normal, 7 packed.
 PACE_MAX_VISITS: dict[str, int] = {"relaxed": 3, "normal": 5, "packed": 7}
 LATEST_CLOSE = "48:00"  # a close past midnight written as 24:00 + hours
 # Id used for the lodging in legs and meals (never a valid place id, see Place.id).

@@ -8,9 +8,10 @@ Pipeline: candidates (windows, must-visit checks) → pre-filter (top K) → tra
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from services.ai.planner.candidates import (
     Candidate,
@@ -164,74 +165,14 @@ def _assemble(
     started: float,
     travel_cost_per_min: int,
 ) -> Itinerary:
-    start_date = trip.start_date
-
-    def at(minute: int) -> datetime:
-        return to_datetime(start_date, minute)
-
-    def node_id(node: int) -> str:
-        return LODGING_ID if node == 0 else candidates[node - 1].place.id
-
-    days: list[DayPlan] = []
-    dropped: list[str] = []
-    for s in schedules:
-        dropped.extend(candidates[i].place.id for i in s.dropped)
-        visits = tuple(
-            Visit(
-                place_id=c.place.id,
-                name=c.place.name,
-                category=c.place.category,
-                arrival=at(v.arrival),
-                start=at(v.start),
-                departure=at(v.departure),
-                duration_min=c.place.visit_duration_min,
-                prize=round(c.prize_points, 3),
-                must_visit=c.must_visit,
-                reason=c.reason,
-            )
-            for v in s.visits
-            for c in (candidates[v.candidate],)
-        )
-        legs = tuple(
-            Leg(
-                from_id=node_id(leg.from_node),
-                to_id=node_id(leg.to_node),
-                depart=at(leg.depart),
-                arrive=at(leg.arrive),
-                minutes=leg.hop.minutes,
-                km=leg.hop.km,
-                mode=leg.hop.mode,
-            )
-            for leg in s.legs
-        )
-        meals = tuple(
-            Meal(
-                kind=m.slot.kind,
-                start=at(m.start),
-                end=at(m.start + m.slot.duration),
-                near_id=node_id(m.near_node),
-            )
-            for m in s.meals
-        )
-        days.append(
-            DayPlan(
-                day=s.day + 1,
-                date=start_date + timedelta(days=s.day),
-                weekday=weekday_of(start_date, s.day),
-                depart_lodging=at(s.depart_lodging),
-                return_lodging=at(s.return_lodging),
-                visits=visits,
-                legs=legs,
-                meals=meals,
-                totals=_totals(visits, legs),
-            )
-        )
+    days = tuple(_day_plan(s, candidates, trip.start_date) for s in schedules)
+    dropped = tuple(candidates[i].place.id for s in schedules for i in s.dropped)
     all_visits = tuple(v for d in days for v in d.visits)
     all_legs = tuple(leg for d in days for leg in d.legs)
     totals = _totals(all_visits, all_legs)
     score = totals.prize - totals.travel_minutes * travel_cost_per_min / PRIZE_UNITS
     return Itinerary(
-        days=tuple(days),
+        days=days,
         totals=totals,
         objective=solution.objective,
         score=round(score, 3),
@@ -239,8 +180,83 @@ def _assemble(
         solve_ms=round((time.perf_counter() - started) * 1000, 1),
         candidates_total=candidates_total,
         candidates_considered=len(candidates),
-        repaired_visits=tuple(dropped),
+        repaired_visits=dropped,
     )
+
+
+def _day_plan(schedule: DaySchedule, candidates: list[Candidate], start_date: date) -> DayPlan:
+    """One scheduled day as output: trip minutes become datetimes, nodes become place ids."""
+    at = partial(to_datetime, start_date)
+    visits = _visits(schedule, candidates, at)
+    legs = _legs(schedule, candidates, at)
+    return DayPlan(
+        day=schedule.day + 1,
+        date=start_date + timedelta(days=schedule.day),
+        weekday=weekday_of(start_date, schedule.day),
+        depart_lodging=at(schedule.depart_lodging),
+        return_lodging=at(schedule.return_lodging),
+        visits=visits,
+        legs=legs,
+        meals=_meals(schedule, candidates, at),
+        totals=_totals(visits, legs),
+    )
+
+
+def _visits(
+    schedule: DaySchedule, candidates: list[Candidate], at: Callable[[int], datetime]
+) -> tuple[Visit, ...]:
+    return tuple(
+        Visit(
+            place_id=c.place.id,
+            name=c.place.name,
+            category=c.place.category,
+            arrival=at(v.arrival),
+            start=at(v.start),
+            departure=at(v.departure),
+            duration_min=c.place.visit_duration_min,
+            prize=round(c.prize_points, 3),
+            must_visit=c.must_visit,
+            reason=c.reason,
+        )
+        for v in schedule.visits
+        for c in (candidates[v.candidate],)
+    )
+
+
+def _legs(
+    schedule: DaySchedule, candidates: list[Candidate], at: Callable[[int], datetime]
+) -> tuple[Leg, ...]:
+    return tuple(
+        Leg(
+            from_id=_node_id(leg.from_node, candidates),
+            to_id=_node_id(leg.to_node, candidates),
+            depart=at(leg.depart),
+            arrive=at(leg.arrive),
+            minutes=leg.hop.minutes,
+            km=leg.hop.km,
+            mode=leg.hop.mode,
+        )
+        for leg in schedule.legs
+    )
+
+
+def _meals(
+    schedule: DaySchedule, candidates: list[Candidate], at: Callable[[int], datetime]
+) -> tuple[Meal, ...]:
+    return tuple(
+        Meal(
+            kind=m.slot.kind,
+            start=at(m.start),
+            end=at(m.start + m.slot.duration),
+            near_id=_node_id(m.near_node, candidates),
+        )
+        for m in schedule.meals
+    )
+
+
+def _node_id(node: int, candidates: list[Candidate]) -> str:
+    """Node 0 is the lodging; node n is candidate n - 1."""
+    return LODGING_ID if node == 0 else candidates[node - 1].place.id
 
 
 def _totals(visits: tuple[Visit, ...], legs: tuple[Leg, ...]) -> Totals:

@@ -21,6 +21,7 @@ from services.kit.queue.port import (
     NOTIFICATION_QUEUE,
     TRIP_EVENTS_SUBSCRIPTIONS,
     TRIP_EVENTS_TOPIC,
+    TRIP_SYNC_SUBSCRIPTION,
     EntityPath,
     MessageLockLostError,
     QueueConfigurationError,
@@ -34,7 +35,8 @@ from services.kit.queue.port import (
 from services.kit.queue.redis_streams import RedisStreamsQueue
 
 if TYPE_CHECKING:
-    from services.kit.queue.servicebus import ServiceBusConnection, ServiceBusQueue
+    from services.kit.queue.servicebus import ServiceBusQueue
+    from services.kit.queue.servicebus_connection import ServiceBusConnection
 
 __all__ = [
     "AI_SCHEDULE_QUEUE",
@@ -46,6 +48,7 @@ __all__ = [
     "NOTIFICATION_QUEUE",
     "TRIP_EVENTS_SUBSCRIPTIONS",
     "TRIP_EVENTS_TOPIC",
+    "TRIP_SYNC_SUBSCRIPTION",
     "EntityPath",
     "MessageLockLostError",
     "QueueConfigurationError",
@@ -65,8 +68,12 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The Azure SDK takes a while to import; only code that uses Service Bus pays for it.
-    if name in ("ServiceBusQueue", "ServiceBusConnection"):
-        from services.kit.queue import servicebus
+    if name == "ServiceBusQueue":
+        from services.kit.queue.servicebus import ServiceBusQueue
 
-        return getattr(servicebus, name)
+        return ServiceBusQueue
+    if name == "ServiceBusConnection":
+        from services.kit.queue.servicebus_connection import ServiceBusConnection
+
+        return ServiceBusConnection
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,8 +34,11 @@ AI_SCHEDULE_QUEUE = "ai-schedule-generation"
 LOCATION_SEARCH_QUEUE = "location-search"
 NOTIFICATION_QUEUE = "notification"
 TRIP_EVENTS_TOPIC = "trip-events"
-# SPEC.md names audit, monitoring, analytics; trip-sync feeds trip-service's schedule read model.
-TRIP_EVENTS_SUBSCRIPTIONS = ("audit", "monitoring", "analytics", "trip-sync")
+# trip-service's subscription: it feeds that service's schedule read model.
+TRIP_SYNC_SUBSCRIPTION = "trip-sync"
+# SPEC.md names audit, monitoring, analytics; declaring trip-sync here keeps its copies even
+# while trip-service is down (on Redis Streams a publish creates the groups it knows).
+TRIP_EVENTS_SUBSCRIPTIONS = ("audit", "monitoring", "analytics", TRIP_SYNC_SUBSCRIPTION)
 DEFAULT_TOPICS: Mapping[str, Collection[str]] = {TRIP_EVENTS_TOPIC: TRIP_EVENTS_SUBSCRIPTIONS}
 
 DEAD_LETTER_SUFFIX = "/$deadletterqueue"

@@ -6,35 +6,22 @@ Service Bus keeps most of the contract natively; this adapter maps names and typ
   lock duration, `MaxDeliveryCount` 3, duplicate detection and its window, `RequiresSession` on
   the session queues (`ai-schedule-generation`), the `trip-events` subscriptions. The adapter
   sets per message: `message_id`, `session_id`, `content_type`, `time_to_live` (14 days).
-- Delivery count: the SDK exposes the AMQP header, which counts *earlier* failed deliveries (0 on
-  the first); the port counts deliveries including this one, so the adapter adds 1 (as .NET does).
+- Delivery count and bodies: servicebus_messages maps the SDK's messages to the port's.
 - Sessions: a receive on a session queue accepts the next available session and takes one message;
   the session stays locked until that message is settled, so a session's next message cannot be
   delivered meanwhile. Other receives pick other sessions.
 - `queue_length` / `dead_letter_count` use the management API (runtime properties).
-
-Connection strings: the usual `Endpoint=sb://<ns>.servicebus.windows.net/;SharedAccessKeyName=…;
-SharedAccessKey=…`, or the emulator's `Endpoint=sb://localhost;…;UseDevelopmentEmulator=true;`.
-The SDK understands the emulator flag from 7.14 on, but only spelled exactly `true`; the string is
-parsed here (clear errors, any capitalisation) and handed to the SDK in canonical form.
+- Connection strings: servicebus_connection parses and checks them (the emulator's too).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import azure.servicebus
-from azure.servicebus import (
-    NEXT_AVAILABLE_SESSION,
-    ServiceBusMessage,
-    ServiceBusReceivedMessage,
-    ServiceBusSubQueue,
-)
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusReceivedMessage, ServiceBusSubQueue
 from azure.servicebus import exceptions as sb_errors
 from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver, ServiceBusSender
 from azure.servicebus.aio.management import ServiceBusAdministrationClient
@@ -53,10 +40,15 @@ from services.kit.queue.port import (
     Topology,
     check_message_id,
     decode_body,
-    encode_body,
+)
+from services.kit.queue.servicebus_connection import ServiceBusConnection
+from services.kit.queue.servicebus_messages import (
+    as_text,
+    outgoing_message,
+    received_body,
+    to_received_message,
 )
 
-EMULATOR_SDK_VERSION = (7, 14)  # first azure-servicebus release that reads UseDevelopmentEmulator
 _UNAVAILABLE = (
     sb_errors.ServiceBusConnectionError,
     sb_errors.ServiceBusCommunicationError,
@@ -70,168 +62,12 @@ _LOCK_LOST = (
 )
 
 
-def _sdk_version() -> tuple[int, ...]:
-    parts = azure.servicebus.__version__.split(".")[:2]
-    return tuple(int("".join(ch for ch in part if ch.isdigit()) or 0) for part in parts)
-
-
-# --------------------------------------------------------------------------- connection string
-
-
-@dataclass(frozen=True)
-class ServiceBusConnection:
-    """A parsed namespace connection string (the key never appears in repr or errors)."""
-
-    host: str
-    port: int | None
-    shared_access_key_name: str | None
-    shared_access_key: str | None = field(repr=False)
-    shared_access_signature: str | None = field(repr=False)
-    use_development_emulator: bool
-
-    @classmethod
-    def parse(cls, connection_string: str) -> ServiceBusConnection:
-        settings: dict[str, str] = {}
-        for part in connection_string.strip().split(";"):
-            if not part.strip():
-                continue
-            setting, sep, value = part.partition("=")
-            if not sep or not setting.strip():
-                shown = setting.strip()[:20] or "(empty)"
-                raise QueueConfigurationError(
-                    f"malformed Service Bus connection string: {shown!r}… is not Key=Value"
-                )
-            settings[setting.strip().lower()] = value.strip()
-        if not settings:
-            raise QueueConfigurationError("the Service Bus connection string is empty")
-
-        endpoint = settings.get("endpoint")
-        if not endpoint:
-            raise QueueConfigurationError(
-                "Service Bus connection string has no Endpoint=sb://<namespace>/ "
-                "(the emulator's is Endpoint=sb://localhost)"
-            )
-        url = urlsplit(endpoint)
-        if url.scheme.lower() != "sb" or not url.hostname:
-            raise QueueConfigurationError(
-                f"Service Bus Endpoint must look like sb://<host>[:port]/, got {endpoint!r}"
-            )
-        try:
-            port = url.port
-        except ValueError as exc:
-            raise QueueConfigurationError(f"Service Bus Endpoint has a bad port: {exc}") from exc
-
-        flag = settings.get("usedevelopmentemulator", "false").lower()
-        if flag not in ("true", "false"):
-            given = settings["usedevelopmentemulator"]
-            raise QueueConfigurationError(
-                f"UseDevelopmentEmulator must be true or false, got {given!r}"
-            )
-        if "entitypath" in settings:
-            raise QueueConfigurationError(
-                "the Service Bus connection string names one entity (EntityPath); "
-                "TripGen needs a namespace-level connection string"
-            )
-        key_name = settings.get("sharedaccesskeyname")
-        key = settings.get("sharedaccesskey")
-        signature = settings.get("sharedaccesssignature")
-        if bool(key_name) != bool(key):
-            raise QueueConfigurationError(
-                "Service Bus connection string needs both SharedAccessKeyName and SharedAccessKey"
-            )
-        if not key and not signature:
-            raise QueueConfigurationError(
-                "Service Bus connection string needs SharedAccessKeyName + SharedAccessKey "
-                "or SharedAccessSignature"
-            )
-        if key and signature:
-            raise QueueConfigurationError(
-                "Service Bus connection string has both SharedAccessKey and SharedAccessSignature"
-            )
-        return cls(url.hostname, port, key_name or None, key or None, signature, flag == "true")
-
-    @property
-    def fully_qualified_namespace(self) -> str:
-        return f"{self.host}:{self.port}" if self.port else self.host
-
-    def to_sdk_string(self) -> str:
-        """The canonical connection string the SDK's parser expects."""
-        parts = [f"Endpoint=sb://{self.fully_qualified_namespace}/"]
-        if self.shared_access_key:
-            parts += [
-                f"SharedAccessKeyName={self.shared_access_key_name}",
-                f"SharedAccessKey={self.shared_access_key}",
-            ]
-        else:
-            parts.append(f"SharedAccessSignature={self.shared_access_signature}")
-        if self.use_development_emulator:
-            if _sdk_version() < EMULATOR_SDK_VERSION:
-                raise QueueConfigurationError(
-                    f"the Service Bus emulator needs azure-servicebus >= 7.14 "
-                    f"(installed: {azure.servicebus.__version__})"
-                )
-            parts.append("UseDevelopmentEmulator=true")  # the SDK accepts only lowercase "true"
-        return ";".join(parts)
-
-
-# --------------------------------------------------------------------------- message mapping
-
-
-def outgoing_message(
-    entity: EntityPath,
-    body: Mapping[str, Any],
-    *,
-    message_id: str,
-    session_id: str | None,
-    ttl_s: float,
-) -> ServiceBusMessage:
-    return ServiceBusMessage(
-        encode_body(str(entity), body),
-        message_id=message_id,
-        session_id=session_id,
-        content_type="application/json",
-        time_to_live=timedelta(seconds=ttl_s) if ttl_s else None,
-    )
-
-
-def received_body(message: ServiceBusReceivedMessage) -> bytes:
-    """The body as bytes: a data body arrives as an iterable of byte sections."""
-    body = message.body
-    if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body)
-    if isinstance(body, str):
-        return body.encode()
-    return b"".join(bytes(section) for section in body)
-
-
-def _text(value: str | bytes | None) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def to_received_message(
-    entity: EntityPath, message: ServiceBusReceivedMessage, body: dict[str, Any], handle: object
-) -> ReceivedMessage:
-    return ReceivedMessage(
-        message_id=_text(message.message_id) or "",
-        body=body,
-        session_id=_text(message.session_id),
-        delivery_count=(message.delivery_count or 0) + 1,
-        enqueued_at=message.enqueued_time_utc or datetime.now(UTC),
-        queue=str(entity),
-        dead_letter_reason=message.dead_letter_reason,
-        handle=handle,
-    )
-
-
 @dataclass(frozen=True)
 class _Handle:
     entity: EntityPath
     receiver: ServiceBusReceiver
     message: ServiceBusReceivedMessage
     release_session: bool  # a session receiver, closed once its message is settled
-
-
-# --------------------------------------------------------------------------- adapter
 
 
 class ServiceBusQueue:
@@ -437,7 +273,7 @@ class ServiceBusQueue:
                     )
         except _LOCK_LOST as exc:
             raise MessageLockLostError(
-                f"cannot {op.replace('_', '-')} message {_text(message.message_id)} of "
+                f"cannot {op.replace('_', '-')} message {as_text(message.message_id)} of "
                 f"{handle.entity}: its lock was lost or it was already settled ({exc})"
             ) from exc
         finally:

@@ -37,12 +37,9 @@ from services.kit.queue import (
     QueuePort,
     QueueUnavailableError,
 )
-from services.kit.queue.servicebus import (
-    ServiceBusConnection,
-    ServiceBusQueue,
-    outgoing_message,
-    to_received_message,
-)
+from services.kit.queue.servicebus import ServiceBusQueue
+from services.kit.queue.servicebus_connection import ServiceBusConnection
+from services.kit.queue.servicebus_messages import outgoing_message, to_received_message
 
 SECRET = "c2VjcmV0LWtleS12YWx1ZQ=="
 AZURE = (

@@ -1,0 +1,52 @@
+"""What trip-service holds besides the kit's resources, and the typed dependencies that reach it.
+
+Built once in the app's lifespan (services.trip.app) and kept on `app.state.trip_resources`.
+Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.kit.outbox import OutboxRelay
+from services.kit.resources import ResourcesDep
+from services.trip.locations import LocationClient
+from services.trip.repository import TripRepository
+from services.trip.settings import TripSettings
+
+
+@dataclass(frozen=True)
+class TripResources:
+    settings: TripSettings
+    trips: TripRepository
+    outbox: OutboxRelay
+
+
+async def get_trip_resources(request: Request) -> TripResources:
+    return request.app.state.trip_resources
+
+
+TripResourcesDep = Annotated[TripResources, Depends(get_trip_resources)]
+
+
+async def get_repo(resources: TripResourcesDep) -> TripRepository:
+    return resources.trips
+
+
+async def get_relay(resources: TripResourcesDep) -> OutboxRelay:
+    return resources.outbox
+
+
+async def get_locations(shared: ResourcesDep, resources: TripResourcesDep) -> LocationClient:
+    settings = resources.settings
+    return LocationClient(
+        shared.http, settings.location_url, shared.cache, settings.cities_cache_version
+    )
+
+
+RepoDep = Annotated[TripRepository, Depends(get_repo)]
+RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
+LocationsDep = Annotated[LocationClient, Depends(get_locations)]
