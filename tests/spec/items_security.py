@@ -185,6 +185,7 @@ ITEMS = (
         quote="rotation: 90 d secrets, 180 d API keys, 365 d certificates",
         out_of_scope="no rotation exists in the repository today: rotation periods are Key Vault "
         "policies (Azure, not provisioned here) and the services hold one JWT key, read at start",
+        pending="security: JWT key rotation and revocation",
     ),
     SpecItem(
         id="sec-tls-in-transit",
