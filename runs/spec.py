@@ -38,6 +38,8 @@ from typing import Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from runs.alerting import AlertRule, DisasterRecovery, alert_problem
+
 SPEC_DIR = Path(__file__).parent / "specs"
 
 Metric = Literal[
@@ -205,6 +207,9 @@ class SlaSpec(BaseModel):
     title: str
     concurrent_users: ScaleTarget | None = None
     objectives: list[Objective] = Field(min_length=1)
+    # Alert rules (Prometheus, the chart's PrometheusRule) and backup targets: runs.alerting.
+    alerts: list[AlertRule] = Field(default_factory=list)
+    disaster_recovery: DisasterRecovery | None = None
 
     @field_validator("objectives")
     @classmethod
@@ -215,6 +220,18 @@ class SlaSpec(BaseModel):
                 raise ValueError(f"objective id {objective.id!r} appears twice")
             seen.add(objective.id)
         return objectives
+
+    @field_validator("alerts")
+    @classmethod
+    def _alerts_name_known_objectives(
+        cls, alerts: list[AlertRule], info: ValidationInfo
+    ) -> list[AlertRule]:
+        known = {o.id: o.metric for o in info.data.get("objectives", [])}
+        for alert in alerts:
+            problem = alert_problem(alert, known)
+            if problem:
+                raise ValueError(f"alert {alert.id!r}: {problem}")
+        return alerts
 
     def objective(self, objective_id: str) -> Objective:
         for objective in self.objectives:

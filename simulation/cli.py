@@ -1,13 +1,15 @@
 """`python -m simulation.cli COMMAND` — what the deploy nox sessions run.
 
     deploy --profile dev|prod [--platform local|kind|auto]   nox -s deploy-dev-sim / deploy-prod-sim
-    status [--json]                                          nox -s status
+    status [--json]                                          nox -s status (replicas, data
+                                                             stores with role and zone,
+                                                             Prometheus, memory)
     down                                                     nox -s down
     cluster-up [--profile prod|dev]                          nox -s cluster-up
     cluster-down [--profile prod|dev]                        nox -s cluster-down
     deploy-aks --kube-context NAME [--force] [--dry-run]     nox -s deploy-aks
-    endpoints | kill-replica | zone-outage | restore | stop-dependency | start-dependency
-                                                             chaos primitives, by hand
+    endpoints | kill-replica | zone-outage | restore | stop-dependency | start-dependency |
+    primaries | kill-primary | heal                          chaos primitives, by hand
 
 Mistakes a user can make (unknown profile, nothing deployed, a missing tool) end with one clear
 `error:` line and exit status 1, never a traceback.
@@ -29,7 +31,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from simulation.platforms.aks import AksPlatform
-from simulation.platforms.base import DeploymentStatus, PlatformError
+from simulation.platforms.base import DeploymentStatus, HighAvailability, PlatformError
 from simulation.platforms.kind import KindPlatform
 from simulation.platforms.local import LocalPlatform
 from simulation.platforms.runner import CommandFailed
@@ -80,10 +82,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             ready_timeout_s=args.timeout,
             extra_env=dict(args.env),
             services=args.services,
+            monitoring=args.monitoring,
         )
     else:
-        if args.env or args.services != SERVICES:
-            raise PlatformError("--env and --services apply to the local platform only")
+        if args.env or args.services != SERVICES or args.monitoring is not None:
+            raise PlatformError(
+                "--env, --services and --monitoring apply to the local platform only"
+            )
         platform = KindPlatform(args.run_dir, runner=runner, console=console)
     endpoints = platform.deploy(args.profile)
     console.print(f"deploy took {time.monotonic() - started:.1f} s")
@@ -123,12 +128,25 @@ def _print_status(status: DeploymentStatus, zones_down: Sequence[str]) -> None:
         )
     out.print(table)
     if status.dependencies:
-        deps = Table(title="dependencies")
-        for column in ("name", "address", "pid", "state"):
+        deps = Table(title="data stores, front door, monitoring")
+        for column in ("name", "role", "zone", "address", "pid", "state"):
             deps.add_column(column)
         for d in status.dependencies:
-            deps.add_row(d.name, d.address, str(d.pid) if d.pid else "—", d.state)
+            deps.add_row(
+                d.name, d.role or "—", d.zone or "—", d.address, str(d.pid) if d.pid else "—",
+                d.state,
+            )  # fmt: skip
         out.print(deps)
+    for name, url in status.monitoring.items():
+        out.print(f"{name}: {url}")
+    if status.memory_bytes:
+        parts = ", ".join(
+            f"{group} {size / 2**20:,.0f} MiB"
+            for group, size in status.memory_bytes.items()
+            if group != "total"
+        )
+        total = status.memory_bytes.get("total", 0) / 2**20
+        out.print(f"memory (PSS): [bold]{total:,.0f} MiB[/] in all — {parts}")
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -141,6 +159,28 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_endpoints(args: argparse.Namespace) -> int:
     out.print_json(json.dumps(asdict(current_platform(args.run_dir, console=console).endpoints())))
+    return 0
+
+
+def _high_availability(args: argparse.Namespace) -> HighAvailability:
+    platform = current_platform(args.run_dir, console=console)
+    if not isinstance(platform, HighAvailability):
+        raise PlatformError(f"the {platform.name} platform has no failover operations here")
+    return platform
+
+
+def cmd_primaries(args: argparse.Namespace) -> int:
+    out.print_json(json.dumps(_high_availability(args).primaries()))
+    return 0
+
+
+def cmd_kill_primary(args: argparse.Namespace) -> int:
+    out.print_json(json.dumps(asdict(_high_availability(args).kill_primary(args.name))))
+    return 0
+
+
+def cmd_heal(args: argparse.Namespace) -> int:
+    out.print_json(json.dumps(_high_availability(args).heal(args.name)))
     return 0
 
 
@@ -228,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "TRIPGEN_RATE_LIMIT_PER_MINUTE=0")  # fmt: skip
     deploy.add_argument("--services", type=_services, default=SERVICES, metavar="LIST",
                         help="local: deploy only these services (comma-separated)")  # fmt: skip
+    deploy.add_argument("--monitoring", action=argparse.BooleanOptionalAction, default=None,
+                        help="local: Prometheus + exporters with the SLA alert rules "
+                        "(default: prod yes, dev no)")  # fmt: skip
     deploy.set_defaults(handler=cmd_deploy)
 
     status = sub.add_parser("status", help="replicas with zone, pid/pod, state and readiness")
@@ -268,9 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("zone", help="zone-1..3 (or koreacentral-1..3)")
         p.set_defaults(handler=handler)
+    sub.add_parser(
+        "primaries", help="which member is each data store's primary (prod-sim)"
+    ).set_defaults(handler=cmd_primaries)
     for name, handler, text in (
         ("stop-dependency", cmd_stop_dependency, "stop postgresql or redis"),
         ("start-dependency", cmd_start_dependency, "start postgresql or redis again"),
+        ("kill-primary", cmd_kill_primary, "kill the primary of postgresql or redis (failover)"),
+        ("heal", cmd_heal, "bring lost members of postgresql or redis back as standbys"),
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("name", choices=("postgresql", "redis"))

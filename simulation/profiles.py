@@ -53,10 +53,24 @@ class ReplicaSpec:
         return f"{self.service}-{self.index}"
 
 
+# Production's failure modes (PostgreSQL and Redis failover, backups) and its monitoring are part
+# of the prod simulation; dev stays light (one PostgreSQL, one Redis, Prometheus only on request).
+HIGH_AVAILABILITY: Final = frozenset({"prod"})
+MONITORED: Final = frozenset({"prod"})
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
     replicas: MappingProxyType[str, int]
+
+    @property
+    def high_availability(self) -> bool:
+        return self.name in HIGH_AVAILABILITY
+
+    @property
+    def monitoring(self) -> bool:
+        return self.name in MONITORED
 
     def replica_specs(self, zones: tuple[str, ...] = LOCAL_ZONES) -> list[ReplicaSpec]:
         """Every replica of every service, zones assigned round-robin per service."""

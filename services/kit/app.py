@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from redis.asyncio import Redis
 
 from services.kit import health
 from services.kit.auth import ServiceCredentials, TokenCodec
@@ -18,6 +17,7 @@ from services.kit.httpclient import build_http_client
 from services.kit.logs import configure_logging
 from services.kit.metrics import ServiceMetrics, metrics_endpoint
 from services.kit.middleware import ObservabilityMiddleware
+from services.kit.redis_client import redis_from_url
 from services.kit.resources import Resources
 from services.kit.settings import ServiceSettings
 
@@ -119,7 +119,7 @@ async def _open_resources(
         timeout_s=settings.db_timeout_s,
     )
     stack.push_async_callback(pool.close)
-    redis = Redis.from_url(
+    redis = redis_from_url(
         settings.redis_url,
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,

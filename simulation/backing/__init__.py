@@ -13,16 +13,24 @@ account `tripgen` (created on first use; override with `TRIPGEN_SERVICE_USER`).
     python -m simulation.backing run      # start both, print their URLs, stop on Ctrl-C
 
 Modules: `binaries` (where they live, apt installs), `processes` (spawning and stopping),
-`server` (the lifecycle every server shares), `postgres`, `redis`, `services` (both together).
+`server` (the lifecycle every server shares), `postgres`, `redis`, `services` (both together);
+the prod simulation's production parts: `pg_auto_failover` (PostgreSQL monitor + nodes with
+automatic failover), `redis_ha` (Redis primary + replica + Sentinels), `pgbackrest` (WAL
+archiving, backups, restores), `prometheus` (+ promtool), `exporters`, `http_server` (their
+shared lifecycle), `dr_drill` (`nox -s dr-drill`).
 """
 
 from simulation.backing.binaries import (
     DEBIAN_PACKAGES,
     PG_MAJOR,
+    TOOLS,
     Binaries,
     MissingFile,
+    Tool,
     apt_install,
     ensure_binaries,
+    ensure_tools,
+    tool,
 )
 from simulation.backing.errors import BackingServiceError, BinariesMissingError
 from simulation.backing.postgres import TEST_POSTGRES_SETTINGS, PostgresServer
@@ -34,6 +42,7 @@ __all__ = [
     "DEBIAN_PACKAGES",
     "PG_MAJOR",
     "TEST_POSTGRES_SETTINGS",
+    "TOOLS",
     "BackingServiceError",
     "BackingServices",
     "Binaries",
@@ -41,11 +50,14 @@ __all__ = [
     "MissingFile",
     "PostgresServer",
     "RedisServer",
+    "Tool",
     "apt_install",
     "child_pids",
     "ensure_binaries",
+    "ensure_tools",
     "free_port",
     "is_ci",
     "remove_stale_workdirs",
     "scratch_root",
+    "tool",
 ]

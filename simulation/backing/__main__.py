@@ -1,5 +1,5 @@
-"""`python -m simulation.backing ensure|run`: install (as root) or check the server binaries;
-start both servers and wait for Ctrl-C."""
+"""`python -m simulation.backing ensure|run`: install (as root) or check the server binaries (and
+the prod simulation's parts, which the tests use too); start both servers and wait for Ctrl-C."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from simulation.backing.binaries import Binaries, ensure_binaries
+from simulation.backing.binaries import TOOLS, Binaries, ensure_binaries, ensure_tools
 from simulation.backing.errors import BackingServiceError
 from simulation.backing.services import BackingServices
 
@@ -26,6 +26,11 @@ def _cmd_ensure(args: argparse.Namespace) -> int:
     print(f"PostgreSQL binaries: {binaries.pg_bindir}")
     print(f"PostGIS + pg_trgm:   {binaries.pg_extension_dir}")
     print(f"redis-server:        {binaries.redis_server}")
+    if args.prod_sim:
+        why = "prod-sim's failover, backups, monitoring and chaos"
+        found = ensure_tools(list(TOOLS), why=why, install=args.install)
+        for name, path in found.items():
+            print(f"{name + ':':<20} {path}")
     return 0
 
 
@@ -70,11 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="install missing packages with apt-get (needs root); default: only when root "
         "and CI=true or TRIPGEN_AUTO_INSTALL=1",
     )
-    commands.add_parser(
+    ensure = commands.add_parser(
         "ensure",
         parents=[install],
         help="check (or install) the PostgreSQL, PostGIS and Redis binaries and print them",
-    ).set_defaults(handler=_cmd_ensure)
+    )
+    ensure.add_argument(
+        "--prod-sim",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also the prod simulation's parts: pg_auto_failover, Redis Sentinel, pgBackRest, "
+        "Prometheus + promtool, the exporters, iptables (default: yes)",
+    )
+    ensure.set_defaults(handler=_cmd_ensure)
     run = commands.add_parser(
         "run",
         parents=[install],

@@ -166,3 +166,63 @@ def ensure_binaries(install: bool | None = None) -> None:
     still_missing = Binaries.from_env().missing()
     if still_missing:
         raise BinariesMissingError("apt-get finished but " + _missing_message(still_missing))
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A program the prod simulation runs, where Debian puts it, and the package that has it."""
+
+    name: str
+    path: Path
+    package: str
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+
+# The production parts of prod-sim (DESIGN.md › Production parts on this kind of machine).
+_EXPORTERS = ("nginx", "postgres", "redis")
+TOOLS: dict[str, Tool] = {
+    tool.name: tool
+    for tool in (
+        Tool("pg_autoctl", Path("/usr/bin/pg_autoctl"), f"postgresql-{PG_MAJOR}-auto-failover"),
+        Tool("redis-sentinel", Path("/usr/bin/redis-sentinel"), "redis-sentinel"),
+        Tool("prometheus", Path("/usr/bin/prometheus"), "prometheus"),
+        Tool("promtool", Path("/usr/bin/promtool"), "prometheus"),
+        *(
+            Tool(f"{name}-exporter", Path(f"/usr/bin/prometheus-{name}-exporter"),
+                 f"prometheus-{name}-exporter")
+            for name in _EXPORTERS
+        ),
+        Tool("pgbackrest", Path("/usr/bin/pgbackrest"), "pgbackrest"),
+        Tool("iptables", Path("/usr/sbin/iptables"), "iptables"),
+    )
+}  # fmt: skip
+HA_TOOLS = ("pg_autoctl", "redis-sentinel", "pgbackrest")
+MONITORING_TOOLS = ("prometheus", "promtool", *(f"{name}-exporter" for name in _EXPORTERS))
+
+
+def tool(name: str) -> Path:
+    """The path of tool `name` (`TRIPGEN_TOOL_<NAME>` overrides the Debian location)."""
+    override = os.environ.get("TRIPGEN_TOOL_" + name.upper().replace("-", "_"))
+    return Path(override) if override else TOOLS[name].path
+
+
+def ensure_tools(names: Sequence[str], *, why: str, install: bool | None = None) -> dict[str, Path]:
+    """The paths of tools `names`, installing the missing ones' packages as root (unless
+    `TRIPGEN_AUTO_INSTALL=0`); otherwise `BinariesMissingError` names the packages."""
+    missing = [TOOLS[name] for name in names if not tool(name).is_file()]
+    if missing:
+        packages = sorted({item.package for item in missing})
+        if install is None:
+            install = auto_install_allowed()
+        if not install:
+            raise BinariesMissingError(
+                f"{why} needs {', '.join(item.name for item in missing)}; install with: "
+                f"sudo apt-get install -y {' '.join(packages)}"
+            )
+        apt_install(packages, why=why)
+        still = [item.name for item in missing if not tool(item.name).is_file()]
+        if still:
+            raise BinariesMissingError(f"apt-get finished but {', '.join(still)} still missing")
+    return {name: tool(name) for name in names}

@@ -40,6 +40,25 @@ TEST_POSTGRES_SETTINGS: Mapping[str, str] = {
 }
 
 
+def initdb_command(binaries: Binaries, data_dir: Path, user: str, password_file: Path) -> list[str]:
+    """initdb for a TripGen cluster: superuser `user` with the password in `password_file`,
+    trust on the unix socket only, SCRAM over TCP, UTF-8."""
+    return [
+        str(binaries.initdb),
+        f"--pgdata={data_dir}",
+        f"--username={user}",
+        f"--pwfile={password_file}",
+        "--auth-local=trust",
+        "--auth-host=scram-sha-256",
+        "--encoding=UTF8",
+        # C.UTF-8 rather than C: pg_trgm classifies letters by the locale, and C would make
+        # every Korean place name invisible to trigram search.
+        "--locale=C.UTF-8",
+        "--no-sync",
+        "--no-instructions",
+    ]
+
+
 class PostgresServer(ServerProcess):
     """PostgreSQL 15 with PostGIS and pg_trgm, data in `workdir`, listening on `host:port` only.
 
@@ -135,20 +154,7 @@ class PostgresServer(ServerProcess):
         password_file.chmod(0o600)
         if self._account is not None:
             os.chown(password_file, self._account.uid, self._account.gid)
-        argv = [
-            str(self._binaries.initdb),
-            f"--pgdata={self.data_dir}",
-            f"--username={self.user}",
-            f"--pwfile={password_file}",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            "--encoding=UTF8",
-            # C.UTF-8 rather than C: pg_trgm classifies letters by the locale, and C would make
-            # every Korean place name invisible to trigram search.
-            "--locale=C.UTF-8",
-            "--no-sync",
-            "--no-instructions",
-        ]
+        argv = initdb_command(self._binaries, self.data_dir, self.user, password_file)
         self._initdb = spawn(
             argv,
             log=self.log_path,

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,7 +141,10 @@ def spawn(
     cwd: Path,
     account: ServiceAccount | None,
     death_signal: signal.Signals,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
+    """Start `argv` as `account` in its own session, output appended to `log`; `env` adds to
+    the caller's environment (minus PG*)."""
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(
             list(argv),
@@ -149,7 +152,7 @@ def spawn(
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=cwd,
-            env=_child_env(),
+            env={**_child_env(), **(env or {})},
             # Own session: a Ctrl-C in the terminal reaches us, and we stop servers in order.
             start_new_session=True,
             preexec_fn=_die_with_parent(death_signal),
@@ -189,6 +192,32 @@ def child_pids(pid: int) -> list[int]:
         if len(fields) > 1 and int(fields[1]) == pid:
             children.append(int(entry.name))
     return children
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (children first found, breadth first)."""
+    found = [pid]
+    index = 0
+    while index < len(found):
+        found.extend(child for child in child_pids(found[index]) if child not in found)
+        index += 1
+    return found
+
+
+def crash(pids: Sequence[int]) -> list[int]:
+    """SIGKILL `pids` as one instant, the way a machine dies: all are stopped (SIGSTOP) first,
+    so none sees another go and reacts (a postmaster restarting its backends, a supervisor
+    forking a replacement), then all are killed. Returns the pids that existed."""
+    hit: list[int] = []
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                continue
+            if sig == signal.SIGKILL:
+                hit.append(pid)
+    return hit
 
 
 def tail(path: Path, lines: int = 25) -> str:

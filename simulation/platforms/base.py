@@ -26,14 +26,17 @@ class Unsupported(PlatformError):
 @dataclass(frozen=True)
 class Endpoints:
     """Where a deployment answers. `base_url` routes `/api/<service>/…` like the Ingress;
-    `services` maps each service to the URL it is routed at (the same front door on every
-    platform); `replicas` are direct replica URLs where the platform exposes them (local only);
-    `dependencies` are the PostgreSQL DSN and Redis URL where reachable from the host."""
+        `services` maps each service to the URL it is routed at (the same front door on every
+        platform); `replicas` are direct replica URLs where the platform exposes them (local only);
+        `dependencies` are the PostgreSQL DSN and Redis URL where reachable from the host (with
+    failover: the multi-host DSN, and the current Redis primary — `redis-sentinels` names the
+    Sentinels); `monitoring` where the deployment's Prometheus answers."""
 
     base_url: str
     services: dict[str, str]
     replicas: dict[str, list[str]] = field(default_factory=dict)
     dependencies: dict[str, str] = field(default_factory=dict)
+    monitoring: dict[str, str] = field(default_factory=dict)  # e.g. {"prometheus": URL}
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,12 @@ class ReplicaStatus:
 
 @dataclass(frozen=True)
 class DependencyStatus:
-    name: str  # postgresql | redis | nginx
+    name: str  # postgresql | redis | nginx, or an HA member: pg-1, redis-2, sentinel-3, …
     address: str
     state: str
     pid: int | None = None
+    role: str = ""  # primary | standby | replica | monitor | sentinel (HA members)
+    zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class DeploymentStatus:
     base_url: str
     replicas: list[ReplicaStatus]
     dependencies: list[DependencyStatus] = field(default_factory=list)
+    monitoring: dict[str, str] = field(default_factory=dict)
+    # Proportional set size of the deployment's processes by group, and "total" (local only).
+    memory_bytes: dict[str, int] = field(default_factory=dict)
 
     @property
     def all_ready(self) -> bool:
@@ -76,6 +84,34 @@ class KilledReplica:
     zone: str
     pid: int | None
     at: float  # time.time() of the kill
+
+
+@dataclass(frozen=True)
+class KilledMember:
+    """What `kill_primary` hit — the chaos journal records it."""
+
+    dependency: str  # postgresql | redis
+    member: str  # pg-1, redis-2, …
+    zone: str
+    pids: list[int]
+    at: float  # time.time() of the kill
+
+
+@runtime_checkable
+class HighAvailability(Protocol):
+    """Failover operations of a platform whose data stores have standbys (local prod-sim)."""
+
+    def primaries(self) -> dict[str, str | None]:
+        """The member each data store's primary is now (None while it fails over)."""
+        ...
+
+    def kill_primary(self, dependency: str) -> KilledMember:
+        """Kill the primary's every process at once (a lost machine); it stays down."""
+        ...
+
+    def heal(self, dependency: str) -> list[str]:
+        """Bring back every lost member of `dependency`; they rejoin as standby/replica."""
+        ...
 
 
 @runtime_checkable

@@ -1,10 +1,11 @@
 """The `local` platform: every replica a supervised uvicorn process, nginx in front, no Docker.
 
     deploy(profile)
-      plan ports/zones → state.json (so `down` can always clean up) → initdb + bootstrap
-      PostgreSQL (simulation.backing) while supervisord starts Redis and nginx → PostgreSQL as a
-      supervisord program → data init `schema` → all replicas at once, data init `sample` and
-      `validate` alongside → readiness of every replica
+      plan ports/zones → state.json (so `down` can always clean up) → the data stores, nginx
+      and monitoring (local_start: dev one PostgreSQL + one Redis; prod pg_auto_failover +
+      Redis Sentinel + pgBackRest, local_ha; Prometheus + exporters, local_monitoring) → data
+      init `schema` → all replicas at once, data init `sample` and `validate` (and prod's
+      first full backup) alongside → readiness of every replica
 
 Everything that keeps running is a supervisord program, so the deployment outlives the command,
 a killed replica is restarted, and `status`/`down`/chaos from another shell reach it through the
@@ -15,27 +16,25 @@ before the error is raised.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
-import redis
 from rich.console import Console
 
 from simulation import backing
-from simulation.platforms import nginx, procfs
+from simulation.backing.binaries import HA_TOOLS, MONITORING_TOOLS
+from simulation.platforms import local_ha, nginx, procfs
 from simulation.platforms.base import (
-    DependencyStatus,
     DeploymentStatus,
     Endpoints,
+    KilledMember,
     KilledReplica,
     NotDeployed,
     PlatformError,
@@ -47,20 +46,23 @@ from simulation.platforms.local_plan import (
     LocalLayout,
     LocalPlan,
     make_plan,
-    programs,
     service_environment,
     supervisord_environment,
 )
+from simulation.platforms.local_start import (
+    BackgroundBackup,
+    await_postgres,
+    await_redis,
+    start_infrastructure,
+    teardown,
+)
+from simulation.platforms.local_status import dependency_statuses, memory_by_group
+from simulation.platforms.local_status import endpoints as local_endpoints
 from simulation.platforms.readiness import is_ready, wait_ready
 from simulation.platforms.supervisor import (
     SupervisorClient,
     SupervisorError,
-    connect,
-    launch_supervisord,
     pid_alive,
-    render_supervisord_conf,
-    terminate,
-    wait_gone,
 )
 from simulation.profiles import (
     SERVICES,
@@ -68,6 +70,7 @@ from simulation.profiles import (
     check_service,
     local_zone,
 )
+from simulation.profiles import profile as spec_profile
 from simulation.state import DeploymentState, clear_state, load_state, run_dir, save_state
 
 NAME = "local"
@@ -107,8 +110,10 @@ class LocalPlatform:
         ready_timeout_s: float = 90.0,
         extra_env: dict[str, str] | None = None,
         services: tuple[str, ...] = SERVICES,
+        monitoring: bool | None = None,
     ) -> None:
         self.run_dir = run_dir(directory)
+        self.monitoring = monitoring  # None: the profile's default (prod yes, dev no)
         self.services = services
         self.layout = LocalLayout(self.run_dir)
         self.console = console or Console(stderr=True, soft_wrap=True)
@@ -126,11 +131,16 @@ class LocalPlatform:
     def deploy(self, profile: str) -> Endpoints:
         started = time.monotonic()
         self._refuse_if_running()
-        nginx_binary = self._binaries()
-        backing_dir = Path(tempfile.mkdtemp(prefix="tripgen-local-"))
+        nginx_binary = self._binaries(profile)
+        # tmpfs when there is room: initdb and the WAL of three clusters are 2-3x faster there.
+        backing_dir = Path(tempfile.mkdtemp(prefix="tripgen-local-", dir=backing.scratch_root()))
         backing_dir.chmod(0o711)  # the service account must reach its subdirectories
         plan = make_plan(
-            profile, backing_dir=backing_dir, extra_env=self.extra_env, services=self.services
+            profile,
+            backing_dir=backing_dir,
+            extra_env=self.extra_env,
+            services=self.services,
+            monitoring=self.monitoring,
         )
         self._save(plan, phase="deploying")
         datainit = DataInit(
@@ -141,27 +151,15 @@ class LocalPlatform:
         )
         bootstrap = plan.postgres_server()
         try:
-            self._start_infrastructure(plan, nginx_binary, bootstrap)
-            client = self._client()
-            self._step("data init: schema", lambda: datainit.run("schema", timeout_s=120))
-            for replica in plan.replicas:
-                client.start(replica.name, wait=False)
-            data_steps = StepsInBackground(datainit, ["sample", "validate"], 300).start()
-            self.console.print(
-                f"starting {len(plan.replicas)} replicas of {', '.join(plan.services)} "
-                f"(profile {profile}); data init sample + validate alongside …"
+            backup = start_infrastructure(
+                plan,
+                self.layout,
+                nginx_binary,
+                self.console,
+                lambda pid: self._save(plan, phase="deploying", supervisord_pid=pid),
+                bootstrap,
             )
-            ready_s = wait_ready(
-                plan.replicas,
-                states=client.all_info,
-                log_of=self.layout.log,
-                console=self.console,
-                timeout_s=self.ready_timeout_s,
-            )
-            with self.console.status("data init: sample + validate"):
-                ran = data_steps.join()
-            for step in ran:
-                self.console.print(f"  data init: {step} ({datainit.log(step)})")
+            ready_s = self._start_services(plan, datainit, backup)
         except BaseException as exc:
             why = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             self.console.print(f"[red]deploy {why}[/]: stopping everything it started …")
@@ -176,8 +174,40 @@ class LocalPlatform:
             f"[green]deployed[/] profile {profile} on local: {len(plan.replicas)} replicas ready "
             f"in {ready_s:.1f} s after start; {self.last_deploy_s:.1f} s in all. "
             f"base_url {plan.base_url}"
+            + (f"; Prometheus {plan.monitoring.prometheus_url}" if plan.monitoring else "")
         )
         return self._endpoints(plan)
+
+    def _start_services(
+        self, plan: LocalPlan, datainit: DataInit, backup: BackgroundBackup | None
+    ) -> float:
+        """Schema, then every replica at once with the sample data alongside; returns the
+        seconds until every replica was ready."""
+        client = self._client()
+        self._step("data init: schema", lambda: datainit.run("schema", timeout_s=120))
+        for replica in plan.replicas:
+            client.start(replica.name, wait=False)
+        data_steps = StepsInBackground(datainit, ["sample", "validate"], 300).start()
+        self.console.print(
+            f"starting {len(plan.replicas)} replicas of {', '.join(plan.services)} "
+            f"(profile {plan.profile}); data init sample + validate alongside …"
+        )
+        ready_s = wait_ready(
+            plan.replicas,
+            states=client.all_info,
+            log_of=self.layout.log,
+            console=self.console,
+            timeout_s=self.ready_timeout_s,
+        )
+        with self.console.status("data init: sample + validate"):
+            ran = data_steps.join()
+        for step in ran:
+            self.console.print(f"  data init: {step} ({datainit.log(step)})")
+        if backup is not None:
+            with self.console.status("first full backup (pgBackRest)"):
+                took = backup.join()
+            self.console.print(f"  first full backup: {took:.1f} s (WAL archived continuously)")
+        return ready_s
 
     def down(self) -> None:
         state = load_state(self.run_dir)
@@ -217,21 +247,15 @@ class LocalPlatform:
                         r.service, r.name, r.zone, proc.pid if proc else None, state, ready
                     )
                 )
-        addresses = {
-            "postgresql": f"127.0.0.1:{plan.postgres_port}",
-            "redis": f"127.0.0.1:{plan.redis_port}",
-            "nginx": plan.base_url,
-        }
-        dependencies = [
-            DependencyStatus(
-                name,
-                address,
-                info[name].state if name in info else "UNKNOWN",
-                info[name].pid if name in info else None,
-            )
-            for name, address in addresses.items()
-        ]
-        return DeploymentStatus(NAME, plan.profile, plan.base_url, replicas, dependencies)
+        return DeploymentStatus(
+            NAME,
+            plan.profile,
+            plan.base_url,
+            replicas,
+            dependency_statuses(plan, info),
+            monitoring=self._monitoring(plan),
+            memory_bytes=memory_by_group(plan, info, RUN_ID_ENV),
+        )
 
     # ------------------------------------------------------------------ chaos primitives
 
@@ -252,23 +276,36 @@ class LocalPlatform:
         raise PlatformError(f"no running replica of {service} to kill")
 
     def zone_outage(self, zone: str) -> list[str]:
+        """Every replica of the zone stopped and, with HA data stores, the zone's members killed
+        at the same instant (a lost zone does not shut down cleanly); returns what was hit."""
         plan = self._plan()
         label = local_zone(zone)
         names = [r.name for r in plan.replicas if r.zone == label]
+        members = plan.ha.members_in(label) if plan.ha else []
         client = self._client()
+        if members and plan.ha is not None:
+            local_ha.crash_members(client, plan.ha, members)
         for name in names:
             client.stop(name, wait=False)
         client.wait_for(names, {"STOPPED", "EXITED", "FATAL"}, timeout_s=30)
         self._update_zones_down(add=label)
-        return names
+        return [*names, *members]
 
     def restore(self, zone: str) -> list[str]:
         plan = self._plan()
         label = local_zone(zone)
         replicas = [r for r in plan.replicas if r.zone == label]
         client = self._client()
+        members = []
+        if plan.ha is not None:
+            down = self._lost_members(plan.ha)
+            members = [m for m in plan.ha.members_in(label) if m in down]
         for r in replicas:
             client.start(r.name, wait=False)
+        if members and plan.ha is not None:
+            local_ha.start_members(
+                client, plan.ha, members, log_of=self.layout.log, timeout_s=self.ready_timeout_s
+            )
         wait_ready(
             replicas,
             states=client.all_info,
@@ -277,26 +314,89 @@ class LocalPlatform:
             timeout_s=self.ready_timeout_s,
         )
         self._update_zones_down(remove=label)
-        return [r.name for r in replicas]
+        return [*(r.name for r in replicas), *members]
 
     def stop_dependency(self, name: str) -> None:
-        self._plan()
-        self._client().stop(check_dependency(name), wait=True)
+        """Stop `postgresql` or `redis` — with HA, every data node of it (the whole store is
+        out; its monitor and Sentinels stay)."""
+        plan = self._plan()
+        client = self._client()
+        for program in self._data_programs(plan, check_dependency(name)):
+            client.stop(program, wait=True)
 
     def start_dependency(self, name: str) -> None:
         plan = self._plan()
         dependency = check_dependency(name)
-        self._client().start(dependency, wait=False)
+        client = self._client()
+        if plan.ha is not None:
+            members = self._data_programs(plan, dependency)
+            local_ha.start_members(
+                client, plan.ha, members, log_of=self.layout.log, timeout_s=self.ready_timeout_s
+            )
+            return
+        client.start(dependency, wait=False)
         if dependency == "postgresql":
-            self._await_postgres(plan, timeout_s=60)
+            await_postgres(plan.database_url, timeout_s=60, log=self.layout.log("postgresql"))
         else:
-            self._await_redis(plan, timeout_s=30)
+            await_redis(plan.redis_url, timeout_s=30, log=self.layout.log("redis"))
+
+    # ------------------------------------------------------------------ failover (prod-sim)
+
+    def primaries(self) -> dict[str, str | None]:
+        ha = self._ha(self._plan())
+        roles = local_ha.roles(ha)
+        return {"postgresql": roles.postgresql, "redis": roles.redis}
+
+    def kill_primary(self, dependency: str) -> KilledMember:
+        """Kill the current primary of `dependency` outright; it stays down until `heal`."""
+        ha = self._ha(self._plan())
+        dependency = check_dependency(dependency)
+        member = local_ha.roles(ha).primary(dependency)
+        if member is None:
+            raise PlatformError(f"{dependency} has no primary right now (failing over?)")
+        pids = local_ha.crash_members(self._client(), ha, [member])
+        return KilledMember(dependency, member, ha.zone(member), pids, time.time())
+
+    def heal(self, dependency: str) -> list[str]:
+        """Start every lost member of `dependency` again; each rejoins as standby/replica."""
+        ha = self._ha(self._plan())
+        dependency = check_dependency(dependency)
+        lost = [m for m in self._lost_members(ha) if ha.dependency_of(m) == dependency]
+        local_ha.start_members(
+            self._client(), ha, lost, log_of=self.layout.log, timeout_s=self.ready_timeout_s
+        )
+        return lost
 
     # ------------------------------------------------------------------ internals
 
-    def _binaries(self) -> Path:
+    def _ha(self, plan: LocalPlan) -> local_ha.HaPlan:
+        if plan.ha is None:
+            raise PlatformError(
+                f"profile {plan.profile} runs one PostgreSQL and one Redis: nothing to fail over "
+                "(prod-sim has standbys)"
+            )
+        return plan.ha
+
+    def _lost_members(self, ha: local_ha.HaPlan) -> list[str]:
+        info = self._client().all_info()
+        return [m for m in local_ha.MEMBERS if m in info and info[m].state != "RUNNING"]
+
+    @staticmethod
+    def _data_programs(plan: LocalPlan, dependency: str) -> list[str]:
+        if plan.ha is None:
+            return [dependency]
+        return list(local_ha.PG_NODES if dependency == "postgresql" else local_ha.REDIS_NODES)
+
+    def _binaries(self, profile: str | None = None) -> Path:
         try:
             backing.ensure_binaries()
+            wants_ha = profile is not None and spec_profile(profile).high_availability
+            if wants_ha:
+                backing.ensure_tools(HA_TOOLS, why="prod-sim's failover and backups")
+            if profile is not None and (
+                self.monitoring or (self.monitoring is None and spec_profile(profile).monitoring)
+            ):
+                backing.ensure_tools(MONITORING_TOOLS, why="the deployment's Prometheus")
             return nginx.find_nginx()
         except (backing.BackingServiceError, nginx.NginxMissing) as exc:
             raise PlatformError(str(exc)) from exc
@@ -370,12 +470,11 @@ class LocalPlatform:
         save_state(self.run_dir, state)
 
     def _endpoints(self, plan: LocalPlan) -> Endpoints:
-        return Endpoints(
-            base_url=plan.base_url,
-            services={s: plan.base_url for s in plan.services},
-            replicas={s: [r.url for r in plan.replicas_of(s)] for s in plan.services},
-            dependencies={"postgresql": plan.database_url, "redis": plan.redis_url},
-        )
+        return local_endpoints(plan)
+
+    @staticmethod
+    def _monitoring(plan: LocalPlan) -> dict[str, str]:
+        return {"prometheus": plan.monitoring.prometheus_url} if plan.monitoring else {}
 
     def _step(self, label: str, action: Callable[[], None]) -> None:
         """Run `action` under a spinner; report its time."""
@@ -384,122 +483,16 @@ class LocalPlatform:
             action()
         self.console.print(f"  {label} ({time.monotonic() - began:.1f} s)")
 
-    def _start_infrastructure(
-        self, plan: LocalPlan, nginx_binary: Path, bootstrap: backing.PostgresServer
-    ) -> None:
-        """initdb runs while supervisord comes up with Redis and nginx; then PostgreSQL is
-        bootstrapped (database, PostGIS, pg_trgm), stopped, and handed to supervisord."""
-        layout = self.layout
-        layout.create()
-        began = time.monotonic()
-        bootstrap.begin_start()  # initdb in the background; creates the owned data directory
-        plan.redis_dir.mkdir(parents=True, exist_ok=True)
-        plan.redis_dir.chmod(0o700)
-        owner = plan.postgres_dir.stat()
-        with suppress(PermissionError):
-            os.chown(plan.redis_dir, owner.st_uid, owner.st_gid)
-        layout.nginx.conf.write_text(
-            nginx.render_nginx_conf(
-                paths=layout.nginx,
-                listen_port=plan.nginx_port,
-                upstreams={s: [r.port for r in plan.replicas_of(s)] for s in SERVICES},
-            )
-        )
-        try:
-            nginx.check_config(nginx_binary, layout.nginx)
-        except ValueError as exc:
-            raise PlatformError(str(exc)) from exc
-        conf = render_supervisord_conf(layout.supervisor, programs(plan, layout, nginx_binary))
-        layout.supervisor.conf.write_text(conf)
-        layout.supervisor.conf.chmod(0o600)  # it holds the JWT secret
-        supervisord = launch_supervisord(layout.supervisor, supervisord_environment(plan))
-        self._save(plan, phase="deploying", supervisord_pid=supervisord.pid)
-        with self.console.status("PostgreSQL: initdb + bootstrap"):
-            bootstrap.finish_start()
-            bootstrap.stop()
-        client = connect(layout.supervisor, supervisord)
-        client.start("postgresql", wait=False)
-        with self.console.status("PostgreSQL, Redis, nginx: starting"):
-            self._await_postgres(plan, timeout_s=30)
-            self._await_redis(plan, timeout_s=30)
-            client.wait_for(["nginx", "redis", "postgresql"], {"RUNNING"}, timeout_s=30)
-        self.console.print(
-            f"  PostgreSQL :{plan.postgres_port}, Redis :{plan.redis_port}, "
-            f"nginx :{plan.nginx_port} ({time.monotonic() - began:.1f} s)"
-        )
-
-    def _await_postgres(self, plan: LocalPlan, *, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with psycopg.connect(plan.database_url, connect_timeout=2) as conn:
-                    conn.execute("SELECT 1")
-                return
-            except psycopg.OperationalError as exc:
-                if time.monotonic() > deadline:
-                    raise PlatformError(
-                        f"PostgreSQL not accepting connections after {timeout_s:.0f} s ({exc}); "
-                        f"log {self.layout.log('postgresql')}"
-                    ) from exc
-                time.sleep(0.05)
-
-    def _await_redis(self, plan: LocalPlan, *, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        client = redis.Redis.from_url(plan.redis_url, socket_connect_timeout=0.5)
-        try:
-            while True:
-                try:
-                    if client.ping():
-                        return
-                except redis.RedisError as exc:
-                    if time.monotonic() > deadline:
-                        raise PlatformError(
-                            f"Redis not answering after {timeout_s:.0f} s ({exc}); "
-                            f"log {self.layout.log('redis')}"
-                        ) from exc
-                time.sleep(0.05)
-        finally:
-            client.close()
-
     def _teardown(self, plan: LocalPlan) -> list[int]:
-        """Stop every program, supervisord, then anything still carrying the run's mark; remove
-        the backing data and the record. Returns the pids that had to be ended by force."""
+        """Stop everything and remove the record; the pids that had to be ended by force."""
         state = load_state(self.run_dir)
         supervisord_pid = int(state.details.get("supervisord_pid") or 0) if state else 0
-        client = self._client()
-        asked_to_exit = False
-        if client.alive():
-            with self.console.status("stopping replicas, nginx, Redis, PostgreSQL"):
-                # supervisord's own shutdown stops one program per turn of its 1 s event loop;
-                # stopping every program first (replicas together, then nginx, then the data
-                # stores) makes `down` take about one graceful stop, after which it exits at once.
-                for names in ([r.name for r in plan.replicas], ["nginx"], ["redis", "postgresql"]):
-                    for name in names:
-                        with suppress(SupervisorError):
-                            client.stop(name, wait=False)
-                    with suppress(SupervisorError):
-                        client.wait_for(names, {"STOPPED", "EXITED", "FATAL"}, timeout_s=40)
-                with suppress(SupervisorError):
-                    client.shutdown()
-                    asked_to_exit = True
-        if supervisord_pid:
-            with self.console.status("waiting for supervisord to exit"):
-                # After `shutdown` it stops PostgreSQL (fast shutdown) and exits by itself.
-                if not wait_gone(supervisord_pid, 45 if asked_to_exit else 0):
-                    terminate(supervisord_pid, grace_s=10)
-        leftovers = procfs.kill_marked(RUN_ID_ENV, plan.run_id)
-        shutil.rmtree(plan.backing_dir, ignore_errors=True)
+        leftovers = teardown(plan, self._client(), supervisord_pid, self.console)
         self._socket().unlink(missing_ok=True)
         clear_state(self.run_dir)
-        still_listening = self._ports(plan) & procfs.listening_ports()
+        still_listening = plan.ports() & procfs.listening_ports()
         if still_listening:
             raise PlatformError(
                 f"after stopping, ports {sorted(still_listening)} are still listening"
             )
         return leftovers
-
-    @staticmethod
-    def _ports(plan: LocalPlan) -> set[int]:
-        return {plan.nginx_port, plan.postgres_port, plan.redis_port} | {
-            r.port for r in plan.replicas
-        }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import secrets
 import socket
 import sys
@@ -22,6 +23,15 @@ from typing import Any
 
 from simulation import backing
 from simulation.platforms import nginx
+from simulation.platforms.local_ha import MEMBERS, PG_NODES, REDIS_NODES, HaPlan, make_ha_plan
+from simulation.platforms.local_ha import programs as ha_programs
+from simulation.platforms.local_monitoring import (
+    MonitoringPlan,
+    Scraped,
+    make_monitoring_plan,
+    port_names,
+)
+from simulation.platforms.local_monitoring import programs as monitoring_programs
 from simulation.platforms.supervisor import Program, SupervisorPaths
 from simulation.profiles import SERVICES, ReplicaSpec, profile
 
@@ -29,15 +39,30 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID_ENV = "TRIPGEN_RUN_ID"  # marks every process of one deployment (see procfs.py)
 
 
+# Below Linux's ephemeral range (32768–60999): a port a server is restarted on (a killed replica,
+# a failed-over node coming back) must not meanwhile be the source port of someone's connection.
+PORT_RANGE = (20000, 32000)
+
+
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """`count` distinct free ports; all probe sockets stay open until every port is picked, so
-    the kernel cannot hand out the same port twice."""
+    """`count` distinct free ports in `PORT_RANGE`, picked at random; all probe sockets stay
+    open until every port is picked, so no port is handed out twice."""
     probes: list[socket.socket] = []
+    candidates = list(range(*PORT_RANGE))
+    random.shuffle(candidates)
     try:
-        for _ in range(count):
+        for port in candidates:
+            if len(probes) == count:
+                break
             probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            probe.bind((host, 0))
+            try:
+                probe.bind((host, port))
+            except OSError:
+                probe.close()
+                continue
             probes.append(probe)
+        if len(probes) < count:
+            raise OSError(f"fewer than {count} free ports in {PORT_RANGE[0]}–{PORT_RANGE[1]}")
         return [int(p.getsockname()[1]) for p in probes]
     finally:
         for probe in probes:
@@ -98,6 +123,10 @@ class LocalPlan:
     backing_dir: str  # PostgreSQL data + Redis dir: a temp dir the service account can reach
     jwt_secret: str
     extra_env: dict[str, str] = field(default_factory=dict)
+    # prod: PostgreSQL and Redis with automatic failover, pgBackRest (local_ha); else one each.
+    ha: HaPlan | None = None
+    # Prometheus + exporters (local_monitoring): prod always, dev on request.
+    monitoring: MonitoringPlan | None = None
 
     @property
     def base_url(self) -> str:
@@ -109,6 +138,8 @@ class LocalPlan:
 
     @property
     def redis_url(self) -> str:
+        if self.ha is not None:
+            return self.ha.redis_url
         return f"redis://127.0.0.1:{self.redis_port}/0"
 
     @property
@@ -126,7 +157,17 @@ class LocalPlan:
 
     @property
     def database_url(self) -> str:
+        if self.ha is not None:
+            return self.ha.database_url
         return self.postgres_server().dsn
+
+    def ports(self) -> set[int]:
+        """Every port the deployment listens on."""
+        found = {self.nginx_port} | {r.port for r in self.replicas}
+        found |= set(self.ha.ports.values()) if self.ha else {self.postgres_port, self.redis_port}
+        if self.monitoring is not None:
+            found |= set(self.monitoring.ports.values())
+        return found
 
     def replicas_of(self, service: str) -> list[PlannedReplica]:
         return [r for r in self.replicas if r.service == service]
@@ -144,6 +185,10 @@ class LocalPlan:
     def from_dict(cls, raw: Mapping[str, Any]) -> LocalPlan:
         values = dict(raw)
         values["replicas"] = tuple(PlannedReplica(**r) for r in raw["replicas"])
+        values["ha"] = HaPlan.from_dict(raw["ha"]) if raw.get("ha") else None
+        values["monitoring"] = (
+            MonitoringPlan.from_dict(raw["monitoring"]) if raw.get("monitoring") else None
+        )
         return cls(**values)
 
 
@@ -153,28 +198,45 @@ def make_plan(
     backing_dir: Path,
     extra_env: Mapping[str, str] | None = None,
     services: tuple[str, ...] = SERVICES,
+    monitoring: bool | None = None,
 ) -> LocalPlan:
-    """Replicas from the profile (zones round-robin), only for services whose code exists."""
+    """Replicas from the profile (zones round-robin), only for services whose code exists; the
+    profile's data stores (HA for prod) and monitoring (prod, or dev when `monitoring`)."""
     spec = profile(profile_name)
-    wanted: list[ReplicaSpec] = [
-        r for r in spec.replica_specs() if r.service in services
-    ]
-    ports = free_ports(len(wanted) + 3)
+    wanted: list[ReplicaSpec] = [r for r in spec.replica_specs() if r.service in services]
+    watched = spec.monitoring if monitoring is None else monitoring
+    ha_count = len(MEMBERS) if spec.high_availability else 0
+    postgres_nodes = len(PG_NODES) if spec.high_availability else 1
+    monitor_count = len(port_names(postgres_nodes)) if watched else 0
+    ports = free_ports(len(wanted) + 3 + ha_count + monitor_count)
     nginx_port, postgres_port, redis_port = ports[:3]
+    replica_ports, rest = ports[3 : 3 + len(wanted)], ports[3 + len(wanted) :]
+    ha = make_ha_plan(rest[:ha_count], backing_dir) if ha_count else None
     return LocalPlan(
         run_id=uuid.uuid4().hex[:12],
         profile=profile_name,
         replicas=tuple(
             PlannedReplica(r.service, r.index, r.zone, port)
-            for r, port in zip(wanted, ports[3:], strict=True)
+            for r, port in zip(wanted, replica_ports, strict=True)
         ),
         nginx_port=nginx_port,
-        postgres_port=postgres_port,
-        redis_port=redis_port,
+        postgres_port=ha.ports["pg-1"] if ha else postgres_port,
+        redis_port=ha.ports["redis-1"] if ha else redis_port,
         backing_dir=str(backing_dir),
         # Per deployment: the prod profile refuses to start without one (no dev default).
         jwt_secret=secrets.token_urlsafe(48),
         extra_env=dict(extra_env or {}),
+        ha=ha,
+        monitoring=(
+            make_monitoring_plan(
+                rest[ha_count:],
+                postgres_nodes=postgres_nodes,
+                spec=profile_name,
+                backing_dir=backing_dir,
+            )
+            if watched
+            else None
+        ),
     )
 
 
@@ -299,10 +361,37 @@ def replica_program(plan: LocalPlan, replica: PlannedReplica, layout: LocalLayou
     )
 
 
+def scraped(plan: LocalPlan) -> Scraped:
+    """What the deployment's Prometheus scrapes."""
+    replicas = [(r.service, r.zone, r.name, r.port) for r in plan.replicas]
+    if plan.ha is not None:
+        ha = plan.ha
+        return Scraped(
+            replicas,
+            [(n, ha.zone(n), ha.node_dsn(n, "postgres")) for n in PG_NODES],
+            [(n, ha.zone(n), ha.ports[n]) for n in REDIS_NODES],
+            ha.redis_password,
+        )
+    dsn = plan.postgres_server().dsn.rsplit("/", 1)[0] + "/postgres?sslmode=disable"
+    return Scraped(
+        replicas, [("postgresql", "zone-1", dsn)], [("redis", "zone-1", plan.redis_port)], None
+    )
+
+
 def programs(plan: LocalPlan, layout: LocalLayout, nginx_binary: Path) -> list[Program]:
+    stores = (
+        ha_programs(plan.ha, layout.log)
+        if plan.ha is not None
+        else [postgres_program(plan, layout), redis_program(plan, layout)]
+    )
+    watching = (
+        monitoring_programs(plan.monitoring, scraped(plan), plan.run_id, layout.log)
+        if plan.monitoring is not None
+        else []
+    )
     return [
-        postgres_program(plan, layout),
-        redis_program(plan, layout),
+        *stores,
         nginx_program(nginx_binary, layout),
+        *watching,
         *(replica_program(plan, r, layout) for r in plan.replicas),
     ]

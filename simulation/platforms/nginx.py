@@ -1,9 +1,9 @@
 """nginx for the local platform: find (or install) Debian's nginx and render its configuration.
 
 One nginx routes `/api/users|trips|ai|locations/…` to an upstream of that service's replicas —
-the paths the chart's Ingress serves — with passive health checks (`max_fails`/`fail_timeout`), a
-retry on the next replica when one refuses or fails (`proxy_next_upstream`), and keep-alive
-connections to the replicas. It runs in the foreground (`daemon off`) under supervisord, with its
+the paths the chart's Ingress serves — with a retry on the next replica when one refuses or fails
+(`proxy_next_upstream`; no passive quarantine, see `UpstreamPolicy`), and keep-alive connections
+to the replicas. It runs in the foreground (`daemon off`) under supervisord, with its
 own prefix in the run directory, so it needs no root and touches nothing in /etc/nginx.
 """
 
@@ -21,6 +21,7 @@ from simulation.backing.errors import BinariesMissingError
 from simulation.profiles import SERVICE_PATHS
 
 DEBIAN_NGINX = Path("/usr/sbin/nginx")
+STUB_STATUS_PATH = "/stub_status"
 
 
 class NginxMissing(RuntimeError):
@@ -78,12 +79,15 @@ class NginxPaths:
 
 @dataclass(frozen=True)
 class UpstreamPolicy:
-    """Passive health checking and retries. A replica that fails once is skipped for
-    `fail_timeout_s` (supervisord restarts a killed one in about that time); a request whose
-    replica refuses the connection, times out, or answers 502/503 moves to the next replica,
-    at most `tries` replicas. nginx never resends a POST/PATCH that already reached a replica."""
+    """Retries instead of quarantine. A request whose replica refuses the connection, times out,
+    or answers 502/503 moves to the next replica, at most `tries` replicas; nginx never resends a
+    POST/PATCH that already reached a replica. Passive health marking is off (`max_fails=0`):
+    with it, a replica that failed once stayed out for `fail_timeout` even after supervisord had
+    it back and ready within 2 s, and a second fault in that window (a zone outage right after a
+    kill) left a service with "no live upstreams" — 502s while a ready replica existed. A dead
+    replica costs a refused loopback connect (well under a millisecond) per attempt instead."""
 
-    max_fails: int = 1
+    max_fails: int = 0
     fail_timeout_s: int = 5
     tries: int = 3
     connect_timeout_s: float = 1.0
@@ -108,20 +112,27 @@ def render_nginx_conf(
     policy: UpstreamPolicy | None = None,
     host: str = "127.0.0.1",
     worker_processes: int = 1,
+    status_port: int | None = None,
 ) -> str:
     """nginx.conf routing each service's prefix to the replicas on `upstreams[service]` (ports on
-    `host`). A service with no replicas answers 503 problem+json: it is not deployed."""
+    `host`). A service with no replicas answers 503 problem+json: it is not deployed. With
+    `status_port`, `stub_status` answers there (for the nginx exporter), apart from users."""
     policy = policy or UpstreamPolicy()
+    status = (
+        f"    server {{\n        listen {host}:{status_port};\n"
+        f"        location = {STUB_STATUS_PATH} {{\n            stub_status;\n        }}\n    }}\n"
+        if status_port
+        else ""
+    )
     blocks: list[str] = []
     locations: list[str] = []
     for service, prefix in SERVICE_PATHS.items():
         ports = list(upstreams.get(service, ()))
         if ports:
-            servers = "".join(
-                f"        server {host}:{port} max_fails={policy.max_fails}"
-                f" fail_timeout={policy.fail_timeout_s}s;\n"
-                for port in ports
+            health = f" max_fails={policy.max_fails}" + (
+                f" fail_timeout={policy.fail_timeout_s}s" if policy.max_fails else ""
             )
+            servers = "".join(f"        server {host}:{port}{health};\n" for port in ports)
             blocks.append(
                 f"    upstream {service} {{\n{servers}"
                 f"        keepalive {policy.keepalive};\n"
@@ -186,7 +197,7 @@ http {{
             return 404 '{{"type":"about:blank","title":"Not Found","status":404}}';
         }}
     }}
-}}
+{status}}}
 """
 
 

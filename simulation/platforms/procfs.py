@@ -68,3 +68,15 @@ def listening_ports() -> set[int]:
             if len(fields) > 3 and fields[3] == _LISTEN:
                 ports.add(int(fields[1].rsplit(":", 1)[1], 16))
     return ports
+
+
+def pss_bytes(pid: int) -> int:
+    """The process's proportional set size (shared pages split among their users), 0 if gone.
+    Summing PSS over a deployment's processes counts shared memory once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0

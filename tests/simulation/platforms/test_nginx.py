@@ -1,4 +1,4 @@
-"""nginx config of the local platform: routes like the Ingress, passive checks, retries."""
+"""nginx config of the local platform: routes like the Ingress, retries, stub_status."""
 
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ def _block(conf: str, header: str) -> str:
     return conf[start : conf.index("}", start)]
 
 
-def test_one_upstream_per_deployed_service_with_passive_checks(conf: str) -> None:
+def test_one_upstream_per_deployed_service_never_quarantining_a_replica(conf: str) -> None:
     user = _block(conf, "upstream user {")
-    assert re.findall(r"server 127\.0\.0\.1:(\d+) max_fails=1 fail_timeout=5s;", user) == [
+    # max_fails=0: a replica back after a kill is used at once (no fail_timeout window in
+    # which a second fault would leave "no live upstreams").
+    assert re.findall(r"server 127\.0\.0\.1:(\d+) max_fails=0;", user) == [
         "9001",
         "9002",
         "9003",
@@ -102,3 +104,14 @@ def test_missing_nginx_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr("simulation.platforms.nginx.DEBIAN_NGINX", Path("/nonexistent/sbin/nginx"))
     with pytest.raises(NginxMissing, match="apt-get install -y nginx-light"):
         find_nginx(install=False)
+
+
+def test_stub_status_answers_on_its_own_port_only(tmp_path: Path) -> None:
+    conf = render_nginx_conf(
+        paths=NginxPaths(tmp_path / "nginx"), listen_port=8088, upstreams=UPSTREAMS,
+        status_port=8099,
+    )  # fmt: skip
+    status = conf[conf.index("listen 127.0.0.1:8099;") :]
+    assert "location = /stub_status {\n            stub_status;" in status
+    front = conf[conf.index("listen 127.0.0.1:8088") : conf.index("listen 127.0.0.1:8099;")]
+    assert "stub_status" not in front
