@@ -41,10 +41,11 @@ HELM_KUBE_VERSION = "1.29.0"
 RELEASE = "tripgen"
 NAMESPACE = "tripgen"
 
-# Profile → values files layered on values.yaml, in order.
+# Profile → values files layered on values.yaml, in order. `prod` alone does not render: it needs
+# the operator's values (registry, Key Vault ids, hosts, subnets): ci/aks-values.yaml has examples.
 PROFILES: dict[str, tuple[str, ...]] = {
     "dev": ("values-dev.yaml",),
-    "prod": ("values-prod.yaml",),
+    "prod": ("values-prod.yaml", "ci/aks-values.yaml"),
     "prod+kind": ("values-prod.yaml", "values-kind.yaml"),
     "dev+kind": ("values-dev.yaml", "values-kind.yaml"),
 }
@@ -86,11 +87,15 @@ def ci_bases(ci_file: Path) -> list[str]:
     m = re.match(r"#\s*base:\s*(.*)$", first)
     if not m:
         return []
-    return [w for w in m.group(1).split() if re.fullmatch(r"values-[\w-]+\.yaml", w)]
+    pattern = r"values-[\w-]+\.yaml|ci/[\w-]+-values\.yaml"
+    return [w for w in m.group(1).split() if re.fullmatch(pattern, w)]
 
 
 def all_profiles() -> list[str]:
-    return [*PROFILES, *(f"ci:{n}" for n in ci_names())]
+    """Every profile once (a ci/ file that a profile already layers is not repeated)."""
+    in_profiles = {f for files in PROFILES.values() for f in files}
+    ci = [n for n in ci_names() if f"ci/{n}-values.yaml" not in in_profiles]
+    return [*PROFILES, *(f"ci:{n}" for n in ci)]
 
 
 def _chart_digest() -> str:
@@ -152,6 +157,27 @@ def render_text(
 def render(profile: str, set_values: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """The rendered documents of a profile (see `values_files`)."""
     return parse(render_text(values_files(profile), set_values))
+
+
+def merged_values(profile: str) -> dict[str, Any]:
+    """values.yaml with a profile's files merged over it as Helm merges them (maps key by key,
+    anything else replaced; a null value removes the key)."""
+
+    def merge(base: Any, over: Any) -> Any:
+        if not (isinstance(base, dict) and isinstance(over, dict)):
+            return over
+        out = dict(base)
+        for key, value in over.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = merge(out.get(key), value)
+        return out
+
+    values: Any = yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8"))
+    for f in values_files(profile):
+        values = merge(values, yaml.safe_load(f.read_text(encoding="utf-8")) or {})
+    return dict(values)
 
 
 def parse(text: str) -> list[dict[str, Any]]:

@@ -1,22 +1,22 @@
-"""Build the service image from a locally made base and smoke-test it: `nox -s image`.
+"""Build the harness's images from a locally made base, smoke-test them, optionally push them.
 
-    python -m simulation.k8s.image [--tag tripgen:dev] [--service user] [--no-smoke] [--no-install]
+    python -m simulation.k8s.image [--tag tripgen:dev] [--service all|user|…] [--no-smoke]
+                                   [--no-stores] [--no-install] [--push REGISTRY]
 
 Steps, each reported with its duration:
 
-1. Docker: use the running daemon; else, as root, start `dockerd --storage-driver=overlay2`
-   (log in `.tripgen/logs/dockerd.log`) — installing Debian's `docker.io` first when it is missing.
-   The build needs BuildKit: the docker CLI's buildx plugin, else a pre-23 CLI (Debian's 20.10,
-   `/usr/bin/docker`) with `DOCKER_BUILDKIT=1`.
-2. Base image `tripgen-base:bookworm-py311` (Debian 12 minbase + python3 3.11 + venv + CA
-   certificates), because no image registry is reachable: `debootstrap` once, the root filesystem
-   tarred to `.tripgen/cache/base/` (reused by later runs and CI) and `docker import`ed.
-3. `docker build --network host` of the Dockerfile with `BASE_IMAGE` set to that base; a CA bundle
-   from PIP_CERT / SSL_CERT_FILE / REQUESTS_CA_BUNDLE is handed to pip as a BuildKit secret.
-4. Smoke test: start PostgreSQL + Redis (`simulation.backing.BackingServices`), run the image with
-   `--network host` as `python -m services.<service>` on a free port, and poll
-   `/actuator/health/liveness` (then report readiness too). `--service` or
-   TRIPGEN_IMAGE_SMOKE_SERVICE picks the service (default user).
+1. Docker daemon and a BuildKit CLI (`simulation.k8s.docker`; dockerd is started as root).
+2. Base image `tripgen-base:bookworm-py311` (`simulation.k8s.base_image`: debootstrap once, cached
+   in `.tripgen/cache/base/`, `docker import`ed).
+3. The service image: `docker build --network host` of the Dockerfile with `BASE_IMAGE` set to
+   that base; a CA bundle from PIP_CERT / SSL_CERT_FILE / REQUESTS_CA_BUNDLE goes to pip as a
+   BuildKit secret.
+4. The data-store images the kind simulations run (`simulation.k8s.store_images`: PostgreSQL 15 +
+   PostGIS, Redis — the local platform's Debian packages on the same base); `--no-stores` skips.
+5. Smoke tests (`simulation.k8s.image_smoke`): every service answers health from the image; each
+   data store runs as the rendered kind StatefulSet says and serves the services' URLs.
+6. `--push REGISTRY`: push every built image there and print its digest (recorded in
+   `.tripgen/images/pushed.json`; `deploy-aks` references the images by those digests).
 
 Exits non-zero when a step fails; prints a summary table.
 """
@@ -24,262 +24,31 @@ Exits non-zero when a step fails; prints a summary table.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from simulation.backing.binaries import apt_install
-from simulation.backing.errors import BinariesMissingError
+from rich.console import Console
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CACHE_DIR = REPO_ROOT / ".tripgen" / "cache" / "base"
-LOG_DIR = REPO_ROOT / ".tripgen" / "logs"
+from simulation.k8s.base_image import BASE_TAG, base_tarball, ensure_base
+from simulation.k8s.docker import LOG_DIR, REPO_ROOT, Docker, ImageError, ensure_docker
+from simulation.k8s.image_smoke import HEALTH_PATH, backing_env, smoke_service, smoke_store
+from simulation.k8s.registry import PushedImage, push, record
+from simulation.k8s.store_images import STORE_IMAGES, StoreImage, build_store_image
 
-DEBIAN_SUITE = "bookworm"
-DEBIAN_MIRROR = os.environ.get("TRIPGEN_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
-BASE_TAG = "tripgen-base:bookworm-py311"
-DEFAULT_TAG = "tripgen:dev"
-HEALTH_PATH = "/actuator/health/liveness"
-READINESS_PATH = "/actuator/health/readiness"
+DEFAULT_TAG = "tripgen:dev"  # what values-kind.yaml runs (image.repository tripgen, tag dev)
 SERVICES = ("user", "trip", "ai", "location")
-# Trimmed from the debootstrap tree before it is tarred: docs, man pages, locales, apt lists/cache.
-TRIM_PATHS = (
-    "usr/share/doc",
-    "usr/share/man",
-    "usr/share/info",
-    "usr/share/locale",
-    "var/cache/apt",
-    "var/lib/apt/lists",
-    "var/log",
-)
 
 
-class ImageError(RuntimeError):
-    """A step of the image build or smoke test failed; the message says which and why."""
-
-
-def log(msg: str) -> None:
-    print(msg, flush=True)
-
-
-def _is_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _run(
-    cmd: list[str],
-    *,
-    env: dict[str, str] | None = None,
-    check: bool = True,
-    capture: bool = True,
-    timeout: float | None = None,
-) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        cmd,
-        env=env,
-        capture_output=capture,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        tail = ((proc.stderr or "") + (proc.stdout or "")).strip()[-2000:]
-        raise ImageError(f"{' '.join(cmd[:4])} … exited {proc.returncode}:\n{tail}")
-    return proc
-
-
-def _apt_install(package: str, why: str) -> None:
-    try:
-        apt_install([package], why=why)
-    except BinariesMissingError as exc:
-        raise ImageError(str(exc)) from exc
-
-
-# --------------------------------------------------------------------------- docker
-
-
-@dataclass
-class Docker:
-    """The docker CLI to use and the environment that enables BuildKit for it."""
-
-    cli: str
-    env: dict[str, str]
-    buildx: bool
-    started_daemon: bool = False
-
-    def run(
-        self, *args: str, check: bool = True, capture: bool = True, timeout: float | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return _run([self.cli, *args], env=self.env, check=check, capture=capture, timeout=timeout)
-
-
-def _daemon_up(cli: str) -> bool:
-    if not shutil.which(cli) and not Path(cli).exists():
-        return False
-    proc = subprocess.run(
-        [cli, "info", "--format", "{{.ServerVersion}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    return proc.returncode == 0 and bool(proc.stdout.strip())
-
-
-def _start_dockerd(allow_install: bool) -> None:
-    if not shutil.which("dockerd"):
-        if not allow_install:
-            raise ImageError("no Docker daemon and no dockerd: apt-get install docker.io")
-        _apt_install("docker.io", "the Docker engine that builds the image")
-    if not _is_root():
-        raise ImageError("no Docker daemon running, and starting dockerd needs root")
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    logfile = LOG_DIR / "dockerd.log"
-    log(f"no Docker daemon running: starting dockerd --storage-driver=overlay2 (log: {logfile})")
-    with logfile.open("ab") as out:
-        subprocess.Popen(
-            ["dockerd", "--storage-driver=overlay2"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # outlives this process; later runs and sessions reuse it
-        )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if _daemon_up(shutil.which("docker") or "/usr/bin/docker"):
-            return
-        time.sleep(0.5)
-    raise ImageError(f"dockerd did not come up within 60 s; see {logfile}")
-
-
-def _client_major(cli: str) -> int:
-    proc = subprocess.run(
-        [cli, "version", "--format", "{{.Client.Version}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
-    try:
-        return int(proc.stdout.strip().split(".")[0])
-    except ValueError:
-        return 0
-
-
-def ensure_docker(*, allow_install: bool = True) -> Docker:
-    """A docker CLI talking to a running daemon, able to build with BuildKit."""
-    started = False
-    default_cli = shutil.which("docker")
-    if not (default_cli and _daemon_up(default_cli)) and not _daemon_up("/usr/bin/docker"):
-        _start_dockerd(allow_install)
-        started = True
-    candidates = [c for c in (default_cli, "/usr/bin/docker") if c and Path(c).exists()]
-    for cli in dict.fromkeys(candidates):
-        if not _daemon_up(cli):
-            continue
-        env = dict(os.environ)
-        buildx = (
-            subprocess.run(
-                [cli, "buildx", "version"], capture_output=True, check=False, timeout=30
-            ).returncode
-            == 0
-        )
-        if buildx:
-            return Docker(cli, env, buildx=True, started_daemon=started)
-        if _client_major(cli) < 23:  # the classic CLI still drives the daemon's BuildKit itself
-            env["DOCKER_BUILDKIT"] = "1"
-            return Docker(cli, env, buildx=False, started_daemon=started)
-    raise ImageError(
-        "no docker CLI that can build with BuildKit: install the buildx plugin, or Debian's "
-        "docker.io (its /usr/bin/docker 20.10 uses the daemon's BuildKit with DOCKER_BUILDKIT=1)"
-    )
-
-
-def image_exists(docker: Docker, ref: str) -> bool:
-    return docker.run("image", "inspect", ref, check=False).returncode == 0
-
-
-# --------------------------------------------------------------------------- base image
-
-
-def base_tarball() -> Path:
-    """The cached root filesystem; its name changes with the suite and package list."""
-    key = hashlib.sha256(f"{DEBIAN_SUITE} {' '.join(BASE_PACKAGES)}".encode()).hexdigest()[:10]
-    return CACHE_DIR / f"{DEBIAN_SUITE}-python3-{key}.tar.gz"
-
-
-def build_base_tarball(*, allow_install: bool = True) -> Path:
-    """debootstrap Debian minbase + python3 into a temp dir and tar it into the cache."""
-    target = base_tarball()
-    if not _is_root():
-        raise ImageError(f"debootstrap needs root (or put a prebuilt tarball at {target})")
-    if not shutil.which("debootstrap"):
-        if not allow_install:
-            raise ImageError("debootstrap is missing: apt-get install debootstrap")
-        _apt_install("debootstrap", "the locally made Debian base image")
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="tripgen-rootfs-", dir=CACHE_DIR) as tmp:
-        root = Path(tmp) / "rootfs"
-        log(
-            f"debootstrap --variant=minbase {DEBIAN_SUITE} + {', '.join(BASE_PACKAGES)} "
-            "(about a minute) …"
-        )
-        _run(
-            [
-                "debootstrap",
-                "--variant=minbase",
-                f"--include={','.join(BASE_PACKAGES)}",
-                DEBIAN_SUITE,
-                str(root),
-                DEBIAN_MIRROR,
-            ],
-            timeout=1200,
-        )
-        for rel in TRIM_PATHS:
-            path = root / rel
-            if path.is_dir():
-                shutil.rmtree(path)
-                path.mkdir(parents=True)
-        partial = target.with_suffix(".partial")
-        _run(["tar", "-C", str(root), "--numeric-owner", "-czf", str(partial), "."])
-        partial.replace(target)
-    return target
-
-
-def ensure_base(docker: Docker, *, allow_install: bool = True) -> str:
-    """The base image tag, imported from the cached tarball (built first when absent)."""
-    if image_exists(docker, BASE_TAG):
-        return "present"
-    tarball = base_tarball()
-    how = "imported from cache"
-    if not tarball.exists():
-        build_base_tarball(allow_install=allow_install)
-        how = "debootstrapped and imported"
-    changes = [
-        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "ENV LANG=C.UTF-8",
-        'CMD ["python3"]',
-    ]
-    args = ["import"]
-    for c in changes:
-        args += ["--change", c]
-    docker.run(*args, str(tarball), BASE_TAG, timeout=600)
-    return how
-
-
-# --------------------------------------------------------------------------- build
+def harness_images(tag: str = DEFAULT_TAG) -> tuple[str, ...]:
+    """Every image the harness builds: the service image and the data-store images."""
+    return (tag, *(store.ref for store in STORE_IMAGES))
 
 
 def _ca_bundle() -> Path | None:
@@ -291,17 +60,9 @@ def _ca_bundle() -> Path | None:
 
 
 def build_image(docker: Docker, tag: str) -> None:
-    args = ["build"] if not docker.buildx else ["buildx", "build", "--load"]
-    args += [
-        "--network",
-        "host",
-        "--build-arg",
-        f"BASE_IMAGE={BASE_TAG}",
-        "--tag",
-        tag,
-        "--file",
-        str(REPO_ROOT / "Dockerfile"),
-    ]
+    """Build the service image (the repository's Dockerfile) on the local base."""
+    args = [*docker.build_args(), "--network", "host", "--build-arg", f"BASE_IMAGE={BASE_TAG}"]
+    args += ["--tag", tag, "--file", str(REPO_ROOT / "Dockerfile")]
     if index := os.environ.get("PIP_INDEX_URL"):
         args += ["--build-arg", f"PIP_INDEX_URL={index}"]
     if ca := _ca_bundle():
@@ -324,112 +85,13 @@ def build_image(docker: Docker, tag: str) -> None:
 
 
 def image_facts(docker: Docker, tag: str) -> dict[str, str]:
-    out = docker.run("image", "inspect", tag).stdout
-    info = json.loads(out)[0]
+    info = json.loads(docker.run("image", "inspect", tag).stdout)[0]
     config = info.get("Config", {})
     return {
         "size": f"{info.get('Size', 0) / 1e6:.0f} MB",
         "user": str(config.get("User")),
         "healthcheck": "none" if not config.get("Healthcheck") else "present",
     }
-
-
-# --------------------------------------------------------------------------- smoke test
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read(2000).decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read(2000).decode(errors="replace")
-
-
-@contextlib.contextmanager
-def _backing_env() -> Iterator[dict[str, str]]:
-    """TRIPGEN_DATABASE_URL and TRIPGEN_REDIS_URL of freshly started PostgreSQL + Redis."""
-    from simulation.backing import BackingServices, ensure_binaries
-
-    ensure_binaries()
-    with BackingServices() as services:
-        yield {
-            "TRIPGEN_DATABASE_URL": services.postgres.dsn,
-            "TRIPGEN_REDIS_URL": services.redis.url,
-        }
-
-
-@dataclass
-class SmokeResult:
-    service: str
-    liveness: int
-    readiness: int | None
-    seconds: float
-    body: str = ""
-
-
-def smoke_test(
-    docker: Docker, tag: str, service: str, backing: dict[str, str], timeout_s: float = 90
-) -> SmokeResult:
-    """Run `python -m services.<service>` from the image against real PostgreSQL + Redis
-    (`backing`: their TRIPGEN_DATABASE_URL / TRIPGEN_REDIS_URL)."""
-    port = _free_port()
-    name = f"tripgen-smoke-{service}-{os.getpid()}"
-    env_args: list[str] = []
-    for key, value in {
-        **backing,
-        "TRIPGEN_PORT": str(port),
-        "TRIPGEN_HOST": "127.0.0.1",
-        "TRIPGEN_PROFILE": "dev",
-    }.items():
-        env_args += ["-e", f"{key}={value}"]
-    docker.run(
-        "run", "-d", "--name", name, "--network", "host", "--read-only",
-        "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-        *env_args, tag, "python", "-m", f"services.{service}",
-    )  # fmt: skip
-    start = time.monotonic()
-    try:
-        status, body = 0, ""
-        while time.monotonic() - start < timeout_s:
-            running = docker.run(
-                "inspect", "-f", "{{.State.Running}}", name, check=False
-            ).stdout.strip()
-            if running != "true":
-                logs = docker.run("logs", name, check=False)
-                raise ImageError(
-                    f"services.{service} exited before serving health:\n"
-                    + (logs.stdout + logs.stderr)[-3000:]
-                )
-            try:
-                status, body = _get(f"http://127.0.0.1:{port}{HEALTH_PATH}")
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        else:
-            logs = docker.run("logs", name, check=False)
-            raise ImageError(
-                f"no 200 from {HEALTH_PATH} within {timeout_s:.0f} s (last {status}):\n"
-                + (logs.stdout + logs.stderr)[-3000:]
-            )
-        elapsed = time.monotonic() - start
-        readiness: int | None
-        try:
-            readiness, _ = _get(f"http://127.0.0.1:{port}{READINESS_PATH}", timeout=5)
-        except OSError:
-            readiness = None
-        return SmokeResult(service, status, readiness, elapsed, body.strip()[:200])
-    finally:
-        docker.run("rm", "-f", name, check=False)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -444,34 +106,19 @@ class Step:
     errors: list[str] = field(default_factory=list)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m simulation.k8s.image", description=__doc__)
-    parser.add_argument("--tag", default=os.environ.get("TRIPGEN_IMAGE_TAG", DEFAULT_TAG))
-    parser.add_argument(
-        "--service",
-        choices=(*SERVICES, "all"),
-        default=os.environ.get("TRIPGEN_IMAGE_SMOKE_SERVICE", "all"),
-        help="service(s) the smoke test runs; `all` (default) = every service that has a "
-        "services/<name>/__main__.py, reporting the ones that do not (yet)",
-    )
-    parser.add_argument("--no-smoke", action="store_true", help="build only")
-    parser.add_argument(
-        "--no-install", action="store_true", help="never apt-get install docker.io / debootstrap"
-    )
-    args = parser.parse_args(argv)
+@dataclass
+class Run:
+    """The steps of one `nox -s image`, printed as they finish and summarised at the end."""
 
-    from rich.console import Console
-    from rich.table import Table
+    console: Console
+    steps: list[Step] = field(default_factory=list)
+    docker: Docker | None = None
+    started: float = field(default_factory=time.monotonic)
 
-    console = Console(width=None if sys.stdout.isatty() else 140)
-    steps: list[Step] = []
-    allow_install = not args.no_install
-    state: dict[str, Docker] = {}
-
-    def run(name: str, fn: Callable[[], str]) -> bool:
+    def step(self, name: str, fn: Callable[[], str]) -> bool:
         step = Step(name)
         start = time.monotonic()
-        console.print(f"[bold]{name}[/] …")
+        self._print(f"[bold]{name}[/] …")
         try:
             step.detail = fn() or ""
         except ImageError as exc:
@@ -480,70 +127,140 @@ def main(argv: list[str] | None = None) -> int:
             step.ok, step.errors = False, [f"{type(exc).__name__}: {exc}"]
         step.seconds = time.monotonic() - start
         mark = "[green]ok[/]" if step.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {name} ({step.seconds:.1f} s) {step.detail}")
+        self._print(f"{mark} {name} ({step.seconds:.1f} s) {step.detail}")
         for line in step.errors[-40:]:
-            console.print(f"    {line}", style="red", markup=False, highlight=False)
-        steps.append(step)
+            self._print(f"    {line}", style="red", markup=False, highlight=False)
+        self.steps.append(step)
         return step.ok
 
+    def need_docker(self) -> Docker:
+        assert self.docker is not None, "the docker step runs first"
+        return self.docker
+
+    def _print(self, text: object, **kwargs: Any) -> None:
+        self.console.print(text, **kwargs)
+
+    def summary(self) -> int:
+        from rich.table import Table
+
+        table = Table(title=f"nox -s image: {time.monotonic() - self.started:.0f} s in all")
+        for col in ("step", "result", "s", "detail"):
+            table.add_column(col)
+        for s in self.steps:
+            mark = "[green]ok[/]" if s.ok else "[red]FAIL[/]"
+            table.add_row(s.name, mark, f"{s.seconds:.1f}", s.detail)
+        self._print(table)
+        return 0 if self.steps and all(s.ok for s in self.steps) else 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m simulation.k8s.image", description=__doc__)
+    parser.add_argument("--tag", default=os.environ.get("TRIPGEN_IMAGE_TAG", DEFAULT_TAG))
+    parser.add_argument(
+        "--service",
+        choices=(*SERVICES, "all"),
+        default=os.environ.get("TRIPGEN_IMAGE_SMOKE_SERVICE", "all"),
+        help="service(s) the smoke test runs (default all)",
+    )
+    parser.add_argument("--no-smoke", action="store_true", help="build only")
+    parser.add_argument("--no-stores", action="store_true", help="skip the data-store images")
+    parser.add_argument(
+        "--no-install", action="store_true", help="never apt-get install docker.io / debootstrap"
+    )
+    parser.add_argument(
+        "--push",
+        metavar="REGISTRY",
+        help="push every built image to REGISTRY (host[:port][/path]) and print its digest",
+    )
+    return parser
+
+
+def _build_steps(run: Run, args: argparse.Namespace) -> bool:
+    allow_install = not args.no_install
+
     def docker_step() -> str:
-        docker = ensure_docker(allow_install=allow_install)
-        state["docker"] = docker
-        server = docker.run("version", "--format", "{{.Server.Version}}").stdout.strip()
-        how = "started by this run (root)" if docker.started_daemon else "already running"
-        builder = "buildx" if docker.buildx else "DOCKER_BUILDKIT=1"
-        return f"daemon {server} {how}; CLI {docker.cli} ({builder})"
+        run.docker = ensure_docker(allow_install=allow_install)
+        server = run.docker.run("version", "--format", "{{.Server.Version}}").stdout.strip()
+        how = "started by this run (root)" if run.docker.started_daemon else "already running"
+        builder = "buildx" if run.docker.buildx else "DOCKER_BUILDKIT=1"
+        return f"daemon {server} {how}; CLI {run.docker.cli} ({builder})"
 
     def base_step() -> str:
-        how = ensure_base(state["docker"], allow_install=allow_install)
+        how = ensure_base(run.need_docker(), allow_install=allow_install)
         return f"{BASE_TAG} {how} ({base_tarball().relative_to(REPO_ROOT)})"
 
-    def build_step() -> str:
-        build_image(state["docker"], args.tag)
-        facts = image_facts(state["docker"], args.tag)
+    def service_step() -> str:
+        build_image(run.need_docker(), args.tag)
+        facts = image_facts(run.need_docker(), args.tag)
         return (
             f"{args.tag}: {facts['size']}, user {facts['user']}, healthcheck {facts['healthcheck']}"
         )
 
-    def smoke(service: str, backing: dict[str, str]) -> Callable[[], str]:
-        def step() -> str:
-            res = smoke_test(state["docker"], args.tag, service, backing)
-            return (
-                f"{HEALTH_PATH} → {res.liveness} after {res.seconds:.1f} s; "
-                f"readiness → {res.readiness}"
-            )
+    ok = run.step("docker daemon", docker_step)
+    ok = ok and run.step("base image", base_step)
+    ok = ok and run.step("build service image", service_step)
+    for store in () if args.no_stores else STORE_IMAGES:
 
-        return step
+        def store_step(store: StoreImage = store) -> str:
+            build_store_image(run.need_docker(), store)
+            facts = image_facts(run.need_docker(), store.ref)
+            return f"{store.ref}: {facts['size']}, user {facts['user']}"
 
-    total_start = time.monotonic()
-    ok = run("docker daemon", docker_step)
-    ok = ok and run("base image", base_step)
-    ok = ok and run("build image", build_step)
-    skipped: list[str] = []
-    if ok and not args.no_smoke:
-        wanted = SERVICES if args.service == "all" else (args.service,)
-        present = [s for s in wanted if (REPO_ROOT / "services" / s / "__main__.py").exists()]
-        skipped = [s for s in wanted if s not in present]
-        try:
-            with _backing_env() as backing:
-                for service in present:
-                    run(f"smoke services.{service} (--network host)", smoke(service, backing))
-        except Exception as exc:  # backing services could not start: a failed step, not a crash
-            steps.append(Step("backing services (PostgreSQL + Redis)", False, str(exc)))
-    for service in skipped:
-        steps.append(Step(f"smoke services.{service}", True, "skipped: no __main__.py yet"))
+        ok = run.step(f"build {store.name} image", store_step) and ok
+    return ok
 
-    table = Table(title=f"nox -s image: {time.monotonic() - total_start:.0f} s in all")
-    for col in ("step", "result", "s", "detail"):
-        table.add_column(col)
-    for s in steps:
-        table.add_row(
-            s.name, "[green]ok[/]" if s.ok else "[red]FAIL[/]", f"{s.seconds:.1f}", s.detail
-        )
-    console.print(table)
-    if skipped:
-        console.print(f"[yellow]not smoke-tested (no __main__.py yet): {', '.join(skipped)}[/]")
-    return 0 if all(s.ok for s in steps) and ok else 1
+
+def _smoke_steps(run: Run, args: argparse.Namespace) -> None:
+    wanted = SERVICES if args.service == "all" else (args.service,)
+    try:
+        with backing_env() as backing:
+            for service in wanted:
+
+                def step(service: str = service) -> str:
+                    res = smoke_service(run.need_docker(), args.tag, service, backing)
+                    return (
+                        f"{HEALTH_PATH} → {res.liveness} after {res.seconds:.1f} s; "
+                        f"readiness → {res.readiness}"
+                    )
+
+                run.step(f"smoke services.{service} (--network host)", step)
+    except Exception as exc:  # backing services could not start: a failed step, not a crash
+        run.steps.append(Step("backing services (PostgreSQL + Redis)", False, str(exc)))
+    if args.no_stores:
+        return
+    from simulation.k8s import chart
+
+    docs = chart.render("dev+kind")
+    for store in STORE_IMAGES:
+
+        def store_step(name: str = store.name) -> str:
+            return smoke_store(run.need_docker(), name, docs)
+
+        run.step(f"smoke {store.name} as the dev+kind StatefulSet runs it", store_step)
+
+
+def _push_step(run: Run, args: argparse.Namespace) -> None:
+    images = (args.tag,) if args.no_stores else harness_images(args.tag)
+
+    def step() -> str:
+        pushed: list[PushedImage] = [push(run.need_docker(), ref, args.push) for ref in images]
+        path = record(pushed)
+        for p in pushed:
+            print(f"pushed {p.local} → {p.ref}", flush=True)
+        return f"{len(pushed)} image(s) by digest; recorded in {path.relative_to(REPO_ROOT)}"
+
+    run.step(f"push to {args.push}", step)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    run = Run(Console(width=None if sys.stdout.isatty() else 140))
+    if _build_steps(run, args):
+        if not args.no_smoke:
+            _smoke_steps(run, args)
+        if args.push and all(s.ok for s in run.steps):
+            _push_step(run, args)
+    return run.summary()
 
 
 if __name__ == "__main__":

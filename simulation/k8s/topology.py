@@ -37,6 +37,9 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 POOL_LABEL = "agentpool"  # what AKS labels every node with (its pool's name)
 MODE_LABEL = "kubernetes.azure.com/mode"  # AKS: system | user
 APPLICATION_LABEL = "application-workload"  # node label the chart's node affinity selects
+# Every node of a harness kind cluster carries this label (value: the cluster's name), so a
+# cluster-changing step can tell a harness cluster from any other (k8s/harness_context.py).
+HARNESS_CLUSTER_LABEL = "tripgen.io/kind-cluster"
 # kind's node image for Kubernetes 1.29, pinned by digest as kind v0.27.0's release notes ask.
 KIND_NODE_IMAGE = (
     "kindest/node:v1.29.14@sha256:8703bd94ee24e51b778d5556ae310c6c0fa67d761fae6379c8e0bb480e6fea29"
@@ -308,12 +311,11 @@ def kind_config(simulation: str) -> dict[str, Any]:
         raise KeyError(
             f"unknown simulation {simulation!r}; known: {', '.join(SIMULATIONS)}"
         ) from None
-    return {
-        "kind": "Cluster",
-        "apiVersion": "kind.x-k8s.io/v1alpha4",
-        "name": f"tripgen-{simulation}",
-        "nodes": kind_nodes(topology(profile)),
-    }
+    name = f"tripgen-{simulation}"
+    nodes = kind_nodes(topology(profile))
+    for node in nodes:
+        node["labels"] = {HARNESS_CLUSTER_LABEL: name, **node.get("labels", {})}
+    return {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4", "name": name, "nodes": nodes}
 
 
 class _Dumper(yaml.SafeDumper):

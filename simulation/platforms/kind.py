@@ -1,26 +1,41 @@
 """The `kind` platform: a multi-node kind cluster labelled as three zones, the chart on top.
 
-    up (cluster-up)   kind create cluster from the generated config → zone labels checked (and
-                      relabelled on mismatch) → metrics-server (--kubelet-insecure-tls) and
-                      ingress-nginx at pinned versions, from their official chart / manifest URL
-    deploy            image build → kind load (docker save + image-archive fallback) → helm
-                      upgrade --install with values-<profile>.yaml + values-kind.yaml → waits
-                      with timeouts; on failure a summary of failing pods and their events
+    up (cluster-up)   host preflight (inotify, Docker memory and disk, kind and Docker versions)
+                      → kind create cluster from the generated config (every node labelled as the
+                      harness's) → the context checked to be that cluster → zone labels checked
+                      (relabelled on mismatch) → metrics-server (--kubelet-insecure-tls) and
+                      ingress-nginx at pinned versions, waiting for the controller pod to exist
+                      and be ready
+    deploy            images built from the local base (service, PostgreSQL + PostGIS, Redis) →
+                      `kind load` each → helm upgrade --install with values-<profile>.yaml +
+                      values-kind.yaml → every workload rolled out and every HPA at its minimum
+                      with ready pods; on failure a summary of failing pods and their events
     down              helm uninstall (the cluster stays; cluster-down deletes it)
 
-Every command goes through a `CommandRunner`, so the flow is tested by recording the commands:
-this repository's CI has no kind binary and no Kubernetes API server, and never ran it for real.
+Every step that changes the cluster uses the context `kind-<cluster>` explicitly and first checks,
+through that context's API, that it is a kind cluster this harness created
+(`simulation.k8s.harness_context`). Commands go through a `CommandRunner` and the cluster is read
+and changed through its API (`simulation.k8s.kubeapi`); the tests drive both against fakes that
+answer like kind, Helm and the API server. No kind cluster has run in this repository's CI.
 """
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
-from simulation.k8s import topology
+from simulation.k8s import kind_preflight, topology
+from simulation.k8s.harness_context import NotHarnessCluster, check_harness_kind
+from simulation.k8s.image import harness_images
+from simulation.k8s.kubeapi import CORE, KubeApi, KubeApiError
+from simulation.k8s.waits import WaitTimeout, wait_pods_ready
 from simulation.platforms.base import (
     DeploymentStatus,
     Endpoints,
@@ -28,9 +43,9 @@ from simulation.platforms.base import (
     NotDeployed,
     PlatformError,
 )
-from simulation.platforms.kube import NAMESPACE, RELEASE, Kube, check_prerequisites
+from simulation.platforms.kube import NAMESPACE, RELEASE, ApiFactory, Kube, check_prerequisites
 from simulation.platforms.runner import CommandFailed, CommandRunner
-from simulation.profiles import SERVICES
+from simulation.profiles import SERVICES, zone_index
 from simulation.profiles import profile as check_profile
 from simulation.state import DeploymentState, clear_state, load_state, run_dir, save_state
 
@@ -46,14 +61,15 @@ INGRESS_NGINX_MANIFEST = (
     "https://raw.githubusercontent.com/kubernetes/ingress-nginx/"
     f"{INGRESS_NGINX_VERSION}/deploy/static/provider/kind/deploy.yaml"
 )  # the kind provider manifest the kind ingress guide applies
+INGRESS_CONTROLLER = ("ingress-nginx", "app.kubernetes.io/component=controller")
 
-IMAGE = "tripgen:dev"  # what values-kind.yaml runs (image.repository tripgen, tag dev)
 BASE_URL = "http://127.0.0.1"  # ingress-nginx on the control plane, host port 80 (kind config)
 TOOLS = ("docker", "kind", "kubectl", "helm")
 
 CREATE_TIMEOUT_S = 600
 ADDON_TIMEOUT_S = 300
 DEPLOY_TIMEOUT_S = 900
+IMAGE_BUILD_TIMEOUT_S = 3600
 
 
 def simulation_of(profile: str) -> str:
@@ -91,6 +107,13 @@ def expected_zones(profile: str) -> dict[str, str]:
     }
 
 
+def _read_int(path: str) -> int:
+    try:
+        return int(Path(path).read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 class KindPlatform:
     name = NAME
 
@@ -100,10 +123,20 @@ class KindPlatform:
         *,
         runner: CommandRunner,
         console: Console | None = None,
+        api_factory: ApiFactory = KubeApi.for_context,
+        poll_s: float = 2.0,
+        release_timeout_s: float = 600,
+        drain_timeout_s: float = 120,
+        sysctl: Callable[[str], int] = _read_int,
     ) -> None:
         self.run_dir = run_dir(directory)
         self.runner = runner
         self.console = console or Console(stderr=True, soft_wrap=True)
+        self.api_factory = api_factory
+        self.poll_s = poll_s
+        self.release_timeout_s = release_timeout_s
+        self.drain_timeout_s = drain_timeout_s
+        self.sysctl = sysctl
 
     # ------------------------------------------------------------------ cluster
 
@@ -114,6 +147,7 @@ class KindPlatform:
         if cluster in self.clusters():
             self.console.print(f"kind cluster {cluster} exists; reusing it")
         else:
+            self.preflight(profile)
             config = self._write_config(profile)
             self.console.print(f"creating kind cluster {cluster} from {config} …")
             self.runner.run(
@@ -125,6 +159,29 @@ class KindPlatform:
         self._ensure_zone_labels(profile, kube)
         self._install_metrics_server(kube)
         self._install_ingress_nginx(kube)
+
+    def preflight(self, profile: str) -> list[kind_preflight.Check]:
+        """Check the host can run the simulation's nodes; raise naming what to change."""
+        sim = simulation_of(profile)
+        info = kind_preflight.parse_docker_info(
+            self.runner.run(["docker", "info", "--format", "{{json .}}"], timeout=30).stdout
+        )
+        root = str(info.get("DockerRootDir") or "/")
+        facts = kind_preflight.HostFacts(
+            kind_version=self.runner.run(["kind", "version"], check=False, timeout=30).stdout,
+            docker_info=info,
+            free_disk_bytes=shutil.disk_usage(root if os.path.isdir(root) else "/").free,
+            inotify_watches=self.sysctl("/proc/sys/fs/inotify/max_user_watches"),
+            inotify_instances=self.sysctl("/proc/sys/fs/inotify/max_user_instances"),
+        )
+        results = kind_preflight.checks(sim, facts)
+        if kind_preflight.failures(results):
+            raise PlatformError(
+                f"this host cannot run the {sim} kind cluster yet; change:\n"
+                + kind_preflight.report(results)
+            )
+        self.console.print(f"preflight: {len(results)} checks passed for {sim}")
+        return results
 
     def clusters(self) -> list[str]:
         out = self.runner.run(["kind", "get", "clusters"], timeout=60).stdout
@@ -158,8 +215,9 @@ class KindPlatform:
         if cluster not in self.clusters():
             self.up(profile)
         kube = self._kube(profile)
-        self._build_image()
-        self._load_image(cluster)
+        images = self._build_images()
+        for ref in images:
+            self._load_image(cluster, ref)
         values = [CHART_DIR / f"values-{profile}.yaml", CHART_DIR / "values-kind.yaml"]
         self.console.print(f"helm upgrade --install {RELEASE} ({profile} + kind overlay) …")
         try:
@@ -170,8 +228,8 @@ class KindPlatform:
                 "--wait", "--wait-for-jobs", f"--timeout={DEPLOY_TIMEOUT_S}s",
                 timeout=DEPLOY_TIMEOUT_S + 60,
             )  # fmt: skip
-            kube.wait_rollouts(timeout_s=300)
-        except CommandFailed as exc:
+            kube.wait_release(timeout_s=self.release_timeout_s)
+        except (CommandFailed, PlatformError) as exc:
             raise PlatformError(f"deploy on kind failed: {exc}\n{kube.failure_summary()}") from exc
         save_state(
             self.run_dir,
@@ -181,7 +239,7 @@ class KindPlatform:
                 base_url=BASE_URL,
                 services={s: BASE_URL for s in SERVICES},
                 details={"cluster": cluster, "context": kube.context, "namespace": NAMESPACE,
-                         "release": RELEASE, "image": IMAGE},
+                         "release": RELEASE, "images": list(images)},
             ),
         )  # fmt: skip
         self.console.print(
@@ -214,7 +272,10 @@ class KindPlatform:
         return self._kube(self._state().profile).kill_replica(service, replica)
 
     def zone_outage(self, zone: str) -> list[str]:
-        nodes, blocked = self._kube(self._state().profile).zone_outage(zone)
+        """Drain the zone's application-pool nodes; the data stores (system pool) stay up."""
+        zone_index(zone)  # an unknown zone is the caller's mistake: say so before any API call
+        kube = self._kube(self._state().profile)
+        nodes, blocked = kube.zone_outage(zone, drain_timeout_s=self.drain_timeout_s)
         for line in blocked:
             # SPEC.md conflict 1 (PDB minAvailable = HPA minimum) shows up here: report it.
             self.console.print(f"[yellow]drain blocked[/] {line}")
@@ -222,6 +283,7 @@ class KindPlatform:
         return nodes
 
     def restore(self, zone: str) -> list[str]:
+        zone_index(zone)
         return self._kube(self._state().profile).restore(zone)
 
     def stop_dependency(self, name: str) -> None:
@@ -243,7 +305,14 @@ class KindPlatform:
             )
 
     def _kube(self, profile: str) -> Kube:
-        return Kube(self.runner, context=context_name(profile), console=self.console)
+        """The release on the profile's cluster, after checking the context is that cluster."""
+        kube = Kube(self.runner, context=context_name(profile), api_factory=self.api_factory,
+                    console=self.console, poll_s=self.poll_s)  # fmt: skip
+        try:
+            check_harness_kind(kube.api, cluster_name(profile))
+        except NotHarnessCluster as exc:
+            raise PlatformError(str(exc)) from exc
+        return kube
 
     def _state(self) -> DeploymentState:
         state = load_state(self.run_dir)
@@ -274,8 +343,9 @@ class KindPlatform:
                 raise PlatformError(f"kind node {node} is missing (nodes: {', '.join(actual)})")
             if actual[node] != zone:
                 self.console.print(f"relabelling {node}: zone {actual[node] or '-'} → {zone}")
-                kube.kubectl("label", "node", node, f"{topology.ZONE_LABEL}={zone}", "--overwrite",
-                             namespaced=False)  # fmt: skip
+                kube.api.merge_patch(
+                    f"{CORE}/nodes/{node}", {"metadata": {"labels": {topology.ZONE_LABEL: zone}}}
+                )
 
     def _install_metrics_server(self, kube: Kube) -> None:
         # kind's kubelets serve self-signed certificates, hence --kubelet-insecure-tls.
@@ -289,23 +359,27 @@ class KindPlatform:
 
     def _install_ingress_nginx(self, kube: Kube) -> None:
         kube.kubectl("apply", "--filename", INGRESS_NGINX_MANIFEST, namespaced=False, timeout=180)
-        kube.kubectl(
-            "wait", "--namespace", "ingress-nginx", "--for=condition=ready", "pod",
-            "--selector=app.kubernetes.io/component=controller", f"--timeout={ADDON_TIMEOUT_S}s",
-            namespaced=False, timeout=ADDON_TIMEOUT_S + 30,
-        )  # fmt: skip
+        # Right after `apply` the controller's pod may not exist yet (`kubectl wait` would fail
+        # with "no matching resources found"): wait for it to exist, then to be ready.
+        namespace, selector = INGRESS_CONTROLLER
+        try:
+            wait_pods_ready(kube.api, namespace, selector, timeout_s=ADDON_TIMEOUT_S,
+                            poll_s=self.poll_s)  # fmt: skip
+        except (WaitTimeout, KubeApiError) as exc:
+            raise PlatformError(f"ingress-nginx did not become ready: {exc}") from exc
 
-    def _build_image(self) -> None:
-        self.console.print(f"building image {IMAGE} …")
+    def _build_images(self) -> tuple[str, ...]:
+        """Build every image the kind manifests run, from the locally made base (no registry)."""
+        self.console.print("building the service and data-store images (nox -s image) …")
         self.runner.run(
-            ["docker", "build", "--tag", IMAGE, "--file", str(REPO_ROOT / "Dockerfile"),
-             str(REPO_ROOT)],
-            timeout=1800,
-        )  # fmt: skip
+            [sys.executable, "-m", "simulation.k8s.image", "--no-smoke"],
+            timeout=IMAGE_BUILD_TIMEOUT_S,
+        )
+        return harness_images()
 
-    def _load_image(self, cluster: str) -> None:
+    def _load_image(self, cluster: str, ref: str) -> None:
         loaded = self.runner.run(
-            ["kind", "load", "docker-image", IMAGE, "--name", cluster], check=False, timeout=600
+            ["kind", "load", "docker-image", ref, "--name", cluster], check=False, timeout=600
         )
         if loaded.ok:
             return
@@ -313,12 +387,12 @@ class KindPlatform:
         # platforms that were never pulled (kubernetes-sigs/kind#3795); the maintainers'
         # workaround is a single-platform `docker save` loaded as an archive.
         self.console.print(
-            "kind load docker-image failed; falling back to docker save + kind load image-archive"
+            f"kind load docker-image {ref} failed; falling back to docker save + image-archive"
         )
-        archive = self.run_dir / "kind" / "tripgen-image.tar"
+        archive = self.run_dir / "kind" / (ref.replace(":", "_").replace("/", "_") + ".tar")
         archive.parent.mkdir(parents=True, exist_ok=True)
         self.runner.run(
-            ["docker", "save", "--platform", host_platform(), "--output", str(archive), IMAGE],
+            ["docker", "save", "--platform", host_platform(), "--output", str(archive), ref],
             timeout=600,
         )
         self.runner.run(

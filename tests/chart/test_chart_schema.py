@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
+import yaml
 
 from simulation.k8s import chart
 from simulation.k8s.helm import Helm
@@ -107,29 +111,85 @@ def test_schema_rejects(sets: list[str], expected: str) -> None:
     assert expected in message
 
 
+PROD = ["values-prod.yaml", "ci/aks-values.yaml"]  # prod with the operator's values
+
+
+def missing_values(message: str) -> list[str]:
+    """The values a failed render names, one `  - value: what it is` line each."""
+    return [
+        line.split(":")[0].strip(" -") for line in message.splitlines() if line.startswith("  - ")
+    ]
+
+
 @pytest.mark.usefixtures("helm")
 def test_prod_refuses_sample_data() -> None:
     # SPEC.md: Dev data initialisation — sample data is dev only
-    message = render_error(["values-prod.yaml"], "dataInit.steps={schema,sample}")
+    message = render_error(PROD, "dataInit.steps={schema,sample}")
     assert "sample data is dev/kind only" in message
 
 
 @pytest.mark.usefixtures("helm")
 def test_min_replicas_above_max_is_refused() -> None:
-    message = render_error(["values-prod.yaml"], "services.user.autoscaling.minReplicas=11")
+    message = render_error(PROD, "services.user.autoscaling.minReplicas=11")
     assert "services.user.autoscaling: minReplicas (11) exceeds maxReplicas (10)" in message
 
 
-@pytest.mark.usefixtures("helm")
-def test_key_vault_needs_a_name() -> None:
-    message = render_error(["values-prod.yaml"], "secrets.keyVault.name=")
-    assert "secrets.keyVault.name is required" in message
+# Every value values-prod.yaml leaves to the operator, as the render names it.
+OPERATOR_VALUES = (
+    "image.registry",
+    "image.digest",
+    "secrets.keyVault.name",
+    "secrets.keyVault.tenantId",
+    "secrets.keyVault.clientId",
+    "externalDatabase.host",
+    "networkPolicy.egress.postgresqlCidrs",
+    "externalRedis.host",
+    "networkPolicy.egress.redisCidrs",
+    "ingress.host",
+    "networkPolicy.ingress.cidrs",
+)
 
 
 @pytest.mark.usefixtures("helm")
-def test_managed_database_needs_a_host() -> None:
-    message = render_error(["values-prod.yaml"], "externalDatabase.host=")
-    assert "externalDatabase.host is required when postgresql.enabled is false" in message
+def test_prod_alone_names_every_missing_operator_value() -> None:
+    message = render_error(["values-prod.yaml"])
+    assert missing_values(message) == list(OPERATOR_VALUES)
+    assert "deploy-aks --values FILE" in message
+
+
+@pytest.mark.usefixtures("helm")
+@pytest.mark.parametrize("value", OPERATOR_VALUES)
+def test_each_operator_value_is_required_on_its_own(value: str, tmp_path: Path) -> None:
+    # the operator's file with this one value emptied
+    *parents, leaf = value.split(".")
+    emptied: dict[str, Any] = {leaf: [] if leaf.lower().endswith("cidrs") else ""}
+    for key in reversed(parents):
+        emptied = {key: emptied}
+    override = tmp_path / "override.yaml"
+    override.write_text(yaml.safe_dump(emptied))
+    message = render_error([*PROD, str(override)])
+    assert missing_values(message) == [value]
+
+
+@pytest.mark.usefixtures("helm")
+@pytest.mark.parametrize("field", ["tenantId", "clientId"])
+def test_the_zero_guid_is_refused(field: str) -> None:
+    zero = "00000000-0000-0000-0000-000000000000"
+    message = render_error(PROD, f"secrets.keyVault.{field}={zero}")
+    assert f"secrets.keyVault.{field}:" in message
+    assert "the all-zero placeholder is not one" in message
+
+
+@pytest.mark.usefixtures("helm")
+def test_a_guid_must_look_like_one() -> None:
+    message = render_error(PROD, "secrets.keyVault.tenantId=my-tenant")
+    assert "secrets.keyVault.tenantId: Does not match pattern" in message
+
+
+@pytest.mark.usefixtures("helm")
+def test_a_registry_is_a_host_not_a_url() -> None:
+    message = render_error(PROD, "image.registry=https://tripgen.azurecr.io")
+    assert "image.registry: Does not match pattern" in message
 
 
 def test_lint_strict_rejects_bad_values(helm: Helm, tmp_path) -> None:

@@ -84,12 +84,13 @@ tier: application
 {{- end -}}
 {{- end -}}
 
-{{/* tripgen.storeImage: a data-store image reference from {registry, repository, tag}. */}}
+{{/* tripgen.storeImage: a data-store image reference from {registry, repository, tag, digest}: registry/repository@digest when a digest is set, else :tag. */}}
 {{- define "tripgen.storeImage" -}}
-{{- if .registry -}}
-{{- printf "%s/%s:%s" .registry .repository .tag -}}
+{{- $repo := ternary (printf "%s/%s" .registry .repository) .repository (ne .registry "") -}}
+{{- if .digest -}}
+{{- printf "%s@%s" $repo .digest -}}
 {{- else -}}
-{{- printf "%s:%s" .repository .tag -}}
+{{- printf "%s:%s" $repo .tag -}}
 {{- end -}}
 {{- end -}}
 
@@ -323,13 +324,50 @@ topologySpreadConstraints:
 {{- end }}
 {{- end -}}
 
+{{/* tripgen.metricsSelector: PromQL label matchers of one service's pods — `namespace` and `pod`, the target labels every Kubernetes pod scrape adds (the services' own series carry no service label). Takes (dict "root" $ "name" "user"). */}}
+{{- define "tripgen.metricsSelector" -}}
+{{- printf "namespace=%q,pod=~%q" .root.Release.Namespace (printf "%s-.+" (include "tripgen.componentName" .)) -}}
+{{- end -}}
+
+{{/* tripgen.operatorValues: what only the operator of a real cluster knows, as "value: what it is" lines for each one missing — the registry and digest of a pulled image, Key Vault and its ids, managed hosts and subnets, App Gateway's subnet and host. Empty when nothing is missing (a kind overlay needs none of them). */}}
+{{- define "tripgen.operatorValues" -}}
+{{- $v := .Values -}}
+{{- $zero := "00000000-0000-0000-0000-000000000000" -}}
+{{- $missing := list -}}
+{{- if and (eq $v.profile "prod") (ne $v.image.pullPolicy "Never") -}}
+{{- if not $v.image.registry -}}{{- $missing = append $missing "image.registry: the registry the cluster pulls the service image from (`nox -s image -- --push REGISTRY` pushes it there)" -}}{{- end -}}
+{{- if not $v.image.digest -}}{{- $missing = append $missing "image.digest: the pushed image's digest sha256:… (printed by `nox -s image -- --push`; deploy-aks uses the recorded one) — prod pulls by digest, never by tag" -}}{{- end -}}
+{{- end -}}
+{{- if eq $v.secrets.provider "keyvault" -}}
+{{- $kv := $v.secrets.keyVault -}}
+{{- if not $kv.name -}}{{- $missing = append $missing "secrets.keyVault.name: the Key Vault holding the secrets" -}}{{- end -}}
+{{- if or (not $kv.tenantId) (eq $kv.tenantId $zero) -}}{{- $missing = append $missing (printf "secrets.keyVault.tenantId: the vault's Azure AD tenant id (a GUID; %s)" (ternary "empty" "the all-zero placeholder is not one" (not $kv.tenantId))) -}}{{- end -}}
+{{- if or (not $kv.clientId) (eq $kv.clientId $zero) -}}{{- $missing = append $missing (printf "secrets.keyVault.clientId: the client id of the workload identity that reads the vault (a GUID; %s)" (ternary "empty" "the all-zero placeholder is not one" (not $kv.clientId))) -}}{{- end -}}
+{{- end -}}
+{{- if not $v.postgresql.enabled -}}
+{{- if not $v.externalDatabase.host -}}{{- $missing = append $missing "externalDatabase.host: the managed PostgreSQL server's host name" -}}{{- end -}}
+{{- if and (eq $v.networkPolicy.mode "restricted") (not $v.networkPolicy.egress.postgresqlCidrs) -}}{{- $missing = append $missing "networkPolicy.egress.postgresqlCidrs: the managed PostgreSQL's private-endpoint subnet (the services may reach nothing else on 5432)" -}}{{- end -}}
+{{- end -}}
+{{- if not $v.redis.enabled -}}
+{{- if not $v.externalRedis.host -}}{{- $missing = append $missing "externalRedis.host: the managed Redis cache's host name" -}}{{- end -}}
+{{- if and (eq $v.networkPolicy.mode "restricted") (not $v.networkPolicy.egress.redisCidrs) -}}{{- $missing = append $missing "networkPolicy.egress.redisCidrs: the managed Redis's private-endpoint subnet" -}}{{- end -}}
+{{- end -}}
+{{- if and $v.ingress.enabled (eq $v.ingress.className "azure-application-gateway") -}}
+{{- if and $v.ingress.tls.enabled (not $v.ingress.host) -}}{{- $missing = append $missing "ingress.host: the public host name App Gateway serves (its TLS certificate names it)" -}}{{- end -}}
+{{- if and (eq $v.networkPolicy.mode "restricted") (not $v.networkPolicy.ingress.cidrs) -}}{{- $missing = append $missing "networkPolicy.ingress.cidrs: the App Gateway subnet (AGIC sends from it straight to pod IPs, not from a namespace)" -}}{{- end -}}
+{{- end -}}
+{{- range $missing }}
+  - {{ . }}
+{{- end -}}
+{{- end -}}
+
 {{/* tripgen.validate: fails the render on value combinations the schema cannot express. */}}
 {{- define "tripgen.validate" -}}
+{{- with (include "tripgen.operatorValues" .) -}}
+{{- fail (printf "values for this cluster are missing (pass them with `deploy-aks --values FILE` or `--set`; charts/tripgen/ci/aks-values.yaml shows each):%s" .) -}}
+{{- end -}}
 {{- if and (eq .Values.profile "prod") .Values.dataInit.enabled (not .Values.dataInit.simulation) (or (has "sample" .Values.dataInit.steps) (has "validate" .Values.dataInit.steps)) -}}
 {{- fail "dataInit.steps: sample data is dev/kind only — with profile prod only `schema` (migrations) may run (a kind simulation sets dataInit.simulation: true)" -}}
-{{- end -}}
-{{- if and (eq .Values.secrets.provider "keyvault") (not .Values.secrets.keyVault.name) -}}
-{{- fail "secrets.keyVault.name is required when secrets.provider is keyvault" -}}
 {{- end -}}
 {{- range $name, $svc := .Values.services -}}
 {{- if and $svc.enabled $svc.autoscaling.enabled (gt (int $svc.autoscaling.minReplicas) (int $svc.autoscaling.maxReplicas)) -}}

@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from simulation.k8s import chart
 from simulation.k8s import design_check as dc
 from simulation.k8s.topology import topology
 from tests.chart.chart_support import Doc, one
@@ -111,19 +112,64 @@ def test_cost_conflict() -> None:
     assert f.severity == "warn"
 
 
-def test_network_findings_follow_the_values(prod: list[Doc], render) -> None:
-    ids = {f.id: f.severity for f in dc.check_network(prod)}
-    assert ids["network/egress-postgresql"] == "risk"
-    assert ids["network/egress-redis"] == "risk"
-    assert ids["network/agic-source"] == "risk"
+def test_network_findings_follow_the_rendered_policies(prod: list[Doc], render) -> None:
+    ids = {f.id: f.severity for f in dc.check_network(prod, chart.merged_values("prod"))}
+    assert ids["network/matrix"] == "ok"
+    assert ids["network/egress-postgresql"] == "ok"  # ci/aks-values.yaml: the operator's subnets
+    assert ids["network/egress-redis"] == "ok"
+    assert ids["network/agic-source"] == "ok"
     assert ids["network/redis-tls-port"] == "info"  # 6380 opened by values-prod.yaml
     assert ids["network/service-to-service"] == "info"
-    # with the subnets set (ci/prod-keda-values.yaml) those risks are gone
-    fixed = {f.id for f in dc.check_network(render("ci:prod-keda"))}
-    assert not fixed & {"network/egress-postgresql", "network/egress-redis", "network/agic-source"}
-    # in-cluster stores (kind) need no CIDR
-    kind = {f.id for f in dc.check_network(render("prod+kind"))}
-    assert "network/egress-postgresql" not in kind
+    # without the App Gateway subnet and the PostgreSQL subnet, the policies say so
+    docs = render("prod")
+    cut = copy.deepcopy(docs)
+    for pol in (d for d in cut if d["kind"] == "NetworkPolicy"):
+        for rule in pol["spec"].get("ingress", []) + pol["spec"].get("egress", []):
+            for key in ("from", "to"):
+                if key in rule:
+                    rule[key] = [p for p in rule[key] if "ipBlock" not in p] or [
+                        {"podSelector": {"matchLabels": {"nothing": "here"}}}
+                    ]
+    broken = {f.id: f.severity for f in dc.check_network(cut, chart.merged_values("prod"))}
+    assert broken["network/matrix"] == "risk"
+    assert broken["network/egress-postgresql"] == "risk"
+    assert broken["network/agic-source"] == "risk"
+    # KEDA's Prometheus (namespace monitoring) may scrape every service it queries
+    keda_findings = dc.check_network(render("ci:prod-keda"), chart.merged_values("ci:prod-keda"))
+    keda = {f.id: f.severity for f in keda_findings}
+    scrapes = {k: v for k, v in keda.items() if k.startswith("network/prometheus-scrape-")}
+    assert scrapes == {f"network/prometheus-scrape-{s}": "ok" for s in ("user", "trip", "location")}
+
+
+def test_every_spec_conflict_is_reported_with_the_choice(prod: list[Doc], render) -> None:
+    findings = dc.check_conflicts(
+        prod, dc.workloads(prod), PROD, profile="prod", v1=V1,
+        keda_ws=dc.workloads(render("ci:prod-keda")),
+    )  # fmt: skip
+    by = {f.id.split("-")[0]: f for f in findings}
+    # SPEC.md › Conflicts and risks: five of them, each with "chosen:"
+    assert sorted(by) == [f"conflict/{n}" for n in range(1, 6)]
+    assert all("chosen:" in f.title for f in findings)
+    assert by["conflict/1"].severity == "risk"
+    assert "trip 3/3" in by["conflict/1"].detail
+    assert "NetworkPolicies, no mesh" in by["conflict/2"].title
+    assert "Istio resources 0" in by["conflict/2"].detail
+    # SPEC.md conflict 3: prod follows v2 — L2 TTL 60 min, AI result TTL 2 h, WAF 1000/min/IP
+    assert "L2 TTL 60 min, AI result TTL 2 h" in by["conflict/3"].detail
+    assert "1000/min/IP" in by["conflict/3"].detail
+    assert "TRIPGEN_RATE_LIMIT_PER_MINUTE = 100" in by["conflict/3"].detail
+    assert by["conflict/3"].severity == "info"
+    assert "6 × Standard_D8s_v3" in by["conflict/4"].title
+    assert "served: ai, location, trip, user" in by["conflict/5"].detail
+
+
+def test_a_ttl_that_is_not_v2_is_flagged(prod: list[Doc]) -> None:
+    docs = copy.deepcopy(prod)
+    one(docs, "ConfigMap", "tripgen-config")["data"]["TRIPGEN_L2_TTL_S"] = "1800"
+    found = dc.check_conflicts(docs, dc.workloads(docs), PROD, profile="prod", v1=V1, keda_ws=None)
+    (f,) = [c for c in found if c.id.startswith("conflict/3")]
+    assert f.severity == "warn"
+    assert "L2 TTL 30 min" in f.detail
 
 
 def test_main_prints_a_table_and_exits_zero(capsys: pytest.CaptureFixture[str], helm) -> None:

@@ -1,19 +1,17 @@
 """The service image's Dockerfile: multi-stage, non-root, any service by command, no HEALTHCHECK.
 
 The build itself and the health smoke test are `nox -s image` (`python -m simulation.k8s.image`);
-when a Docker daemon and the built image are present, the last test checks the image too.
+the last test checks the built image (CI builds it before the tests, so there it never skips).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 
-import pytest
-
-from simulation.k8s import chart, image
+from simulation.k8s import base_image, chart, image
+from simulation.k8s.docker import Docker
+from tests.simulation.k8s.conftest import need_image
 
 DOCKERFILE = (image.REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
 INSTRUCTIONS = [
@@ -65,26 +63,21 @@ def test_every_chart_command_is_a_module_of_the_image(dev: list[dict]) -> None:
 
 
 def test_base_tarball_name_tracks_the_package_list() -> None:
-    name = image.base_tarball().name
+    name = base_image.base_tarball().name
     assert name.startswith("bookworm-python3-")
     assert name.endswith(".tar.gz")
-    assert image.base_tarball().parent == image.REPO_ROOT / ".tripgen" / "cache" / "base"
+    assert base_image.base_tarball().parent == image.REPO_ROOT / ".tripgen" / "cache" / "base"
 
 
-def _docker_image(tag: str) -> dict | None:
-    docker = shutil.which("docker")
-    if not docker:
-        return None
-    proc = subprocess.run(
-        [docker, "image", "inspect", tag], capture_output=True, text=True, check=False, timeout=30
-    )
-    return json.loads(proc.stdout)[0] if proc.returncode == 0 else None
+def test_base_image_installs_from_the_hosts_suites() -> None:
+    # the data-store images apt-install the local platform's packages: same suites as the host
+    suites = [line.split()[2] for line in base_image.sources_list().splitlines()]
+    assert suites == ["bookworm", "bookworm-updates", "bookworm-security"]
 
 
-def test_built_image_when_present() -> None:
-    info = _docker_image(image.DEFAULT_TAG)
-    if info is None:
-        pytest.skip(f"no Docker daemon or no {image.DEFAULT_TAG} image (nox -s image builds it)")
+def test_built_image(docker: Docker) -> None:
+    need_image(docker, image.DEFAULT_TAG)
+    info = json.loads(docker.run("image", "inspect", image.DEFAULT_TAG).stdout)[0]
     config = info["Config"]
     assert config["User"] == "10001:10001"
     assert not config.get("Healthcheck")

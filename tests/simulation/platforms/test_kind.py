@@ -1,56 +1,33 @@
-"""The kind platform, with a recording runner: the exact commands and their order.
+"""The kind platform against a world that behaves like kind, Docker, Helm and the API server.
 
-No kind binary, node image or Kubernetes API server exists where these tests run, so the commands
-are recorded and answered from canned output, not executed.
+No kind binary, node image or Kubernetes API server exists where these tests run. Instead of
+comparing the commands with canned replies, each test runs the platform against `FakeKindWorld`
+(commands answered by what they do) and the fake API server (objects that appear and change
+asynchronously), then checks the outcome a real cluster would show.
 """
 
 from __future__ import annotations
 
 import io
-import json
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
 
 from simulation.k8s import topology
+from simulation.k8s.image import harness_images
+from simulation.k8s.kubeapi import KubeApi
 from simulation.platforms.base import NotDeployed, PlatformError
-from simulation.platforms.kind import (
-    IMAGE,
-    INGRESS_NGINX_MANIFEST,
-    METRICS_SERVER_CHART_REPO,
-    METRICS_SERVER_CHART_VERSION,
-    REPO_ROOT,
-    KindPlatform,
-    expected_zones,
-    host_platform,
-)
-from simulation.platforms.runner import RecordingRunner, failed, ok
+from simulation.platforms.kind import KindPlatform, expected_zones
 from simulation.state import load_state
+from tests.simulation.k8s.fake_kube_api import write_kubeconfig
+from tests.simulation.platforms.fake_kind import FakeKindWorld, SchedulingCluster
 
-CTX = "kind-tripgen-prod-sim"
 CLUSTER = "tripgen-prod-sim"
-CHART = REPO_ROOT / "charts" / "tripgen"
-ZONE = topology.ZONE_LABEL
-
-
-def nodes_json(zones: dict[str, str]) -> str:
-    items = [{"metadata": {"name": "tripgen-prod-sim-control-plane", "labels": {}}}]
-    items += [{"metadata": {"name": n, "labels": {ZONE: z}}} for n, z in zones.items()]
-    return json.dumps({"items": items})
-
-
-def pod(name: str, service: str, node: str, *, ready: bool = True, **status: Any) -> dict[str, Any]:
-    return {
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/component": service}},
-        "spec": {"nodeName": node},
-        "status": {
-            "phase": status.get("phase", "Running"),
-            "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-            "containerStatuses": status.get("containerStatuses", []),
-        },
-    }
+NS = "tripgen"
+HPA_MINIMUMS = {"tripgen-user": 3, "tripgen-trip": 3, "tripgen-ai": 2, "tripgen-location": 2}
 
 
 @pytest.fixture
@@ -59,22 +36,53 @@ def printed() -> io.StringIO:
 
 
 @pytest.fixture
-def console(printed: io.StringIO) -> Console:
-    return Console(file=printed, width=200)
+def world(tmp_path: Path) -> Iterator[FakeKindWorld]:
+    cluster = SchedulingCluster(pod_ready_after_s=0.1, hpa_after_s=0.3)
+    with cluster.serve() as url:
+        kubeconfig = write_kubeconfig(
+            tmp_path / "kubeconfig",
+            {"kind-tripgen-prod-sim": url, "kind-tripgen-dev-sim": url},
+        )
+        world = FakeKindWorld(cluster)
+        world.kubeconfig = kubeconfig  # type: ignore[attr-defined]
+        yield world
 
 
-@pytest.fixture
-def runner() -> RecordingRunner:
-    r = RecordingRunner()
-    r.respond(["docker", "info"], ok("28.2.2"))
-    zones = expected_zones("prod")
-    zones["tripgen-prod-sim-worker5"] = "koreacentral-3"  # a node kind labelled wrongly
-    r.respond(["kubectl", "--context", CTX, "get", "nodes"], ok(nodes_json(zones)))
-    return r
+def kind(
+    tmp_path: Path,
+    world: FakeKindWorld,
+    printed: io.StringIO,
+    *,
+    release_timeout_s: float = 10,
+    drain_timeout_s: float = 5,
+    **sysctl: int,
+) -> KindPlatform:
+    kubeconfig = str(world.kubeconfig)  # type: ignore[attr-defined]
+    values = {"max_user_watches": 524288, "max_user_instances": 512, **sysctl}
+    return KindPlatform(
+        tmp_path,
+        runner=world,
+        console=Console(file=printed, width=200),
+        api_factory=lambda context: KubeApi.for_context(context, kubeconfig),
+        poll_s=0.05,
+        release_timeout_s=release_timeout_s,
+        drain_timeout_s=drain_timeout_s,
+        sysctl=lambda path: values[path.rsplit("/", 1)[1]],
+    )
 
 
-def kind(tmp_path: Path, runner: RecordingRunner, console: Console) -> KindPlatform:
-    return KindPlatform(tmp_path, runner=runner, console=console)
+def pods_of(world: FakeKindWorld, component: str) -> list[dict]:  # type: ignore[type-arg]
+    return [
+        p
+        for p in world.cluster.of_kind("Pod")
+        if p["metadata"].get("labels", {}).get("app.kubernetes.io/component") == component
+    ]
+
+
+def node_of(world: FakeKindWorld, pod: dict) -> dict:  # type: ignore[type-arg]
+    node = world.cluster.find("Node", pod["spec"]["nodeName"])
+    assert node is not None
+    return node
 
 
 def test_expected_zones_follow_the_generated_config() -> None:
@@ -82,270 +90,208 @@ def test_expected_zones_follow_the_generated_config() -> None:
     # SPEC.md › Compute, prod v2: 3 system nodes over zones 1-3, 6 application nodes 2 per zone.
     assert len(zones) == 9
     assert zones["tripgen-prod-sim-worker"] == "koreacentral-1"
-    assert zones["tripgen-prod-sim-worker3"] == "koreacentral-3"
     assert list(zones.values())[3:] == [f"koreacentral-{i}" for i in (1, 1, 2, 2, 3, 3)]
 
 
-def test_cluster_up_runs_the_documented_sequence(
-    tmp_path: Path, runner: RecordingRunner, console: Console, printed: io.StringIO
+def test_cluster_up_makes_a_labelled_cluster_and_waits_for_ingress_to_exist(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO
 ) -> None:
-    kind(tmp_path, runner, console).up("prod")
-    config = tmp_path / "kind" / "prod-sim.yaml"
-    assert config.read_text() == topology.kind_config_yaml("prod-sim")
-    assert runner.commands == [
-        ("docker", "info", "--format", "{{.ServerVersion}}"),
-        ("kind", "get", "clusters"),
-        ("kind", "create", "cluster", "--name", CLUSTER, "--config", str(config),
-         "--wait", "180s"),
-        ("kubectl", "--context", CTX, "get", "nodes", "--output", "json"),
-        ("kubectl", "--context", CTX, "label", "node", "tripgen-prod-sim-worker5",
-         f"{ZONE}=koreacentral-1", "--overwrite"),
-        ("helm", "upgrade", "--install", "metrics-server", "metrics-server",
-         "--repo", METRICS_SERVER_CHART_REPO, "--version", METRICS_SERVER_CHART_VERSION,
-         "--namespace", "kube-system", "--set", "args[0]=--kubelet-insecure-tls",
-         "--wait", "--timeout=300s", "--kube-context", CTX),
-        ("kubectl", "--context", CTX, "apply", "--filename", INGRESS_NGINX_MANIFEST),
-        ("kubectl", "--context", CTX, "wait", "--namespace", "ingress-nginx",
-         "--for=condition=ready", "pod", "--selector=app.kubernetes.io/component=controller",
-         "--timeout=300s"),
-    ]  # fmt: skip
+    # ingress-nginx's controller pod appears 0.3 s after `kubectl apply`: an immediate
+    # `kubectl wait` fails ("no matching resources found"); the platform waits for it to exist
+    world.mislabel = {f"{CLUSTER}-worker5": "koreacentral-3"}
+    kind(tmp_path, world, printed).up("prod")
+    assert CLUSTER in world.clusters
+    nodes = {n["metadata"]["name"]: n for n in world.cluster.of_kind("Node")}
+    assert len(nodes) == len(topology.kind_config("prod-sim")["nodes"])
+    assert all(
+        n["metadata"]["labels"][topology.HARNESS_CLUSTER_LABEL] == CLUSTER for n in nodes.values()
+    )
+    relabelled = nodes[f"{CLUSTER}-worker5"]["metadata"]["labels"][topology.ZONE_LABEL]
+    assert relabelled == "koreacentral-1"
     assert "relabelling tripgen-prod-sim-worker5" in printed.getvalue()
+    assert world.cluster.of_kind("Pod")  # the controller pod came, and it was awaited
+    assert not [c for c in world.commands if "wait" in c]  # no `kubectl wait` race
 
 
-def test_addons_are_pinned_and_fetched_from_upstream_by_version() -> None:
-    assert METRICS_SERVER_CHART_VERSION.count(".") == 2
-    assert METRICS_SERVER_CHART_REPO == "https://kubernetes-sigs.github.io/metrics-server/"
-    assert INGRESS_NGINX_MANIFEST.startswith(
-        "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v"
-    )
-    assert INGRESS_NGINX_MANIFEST.endswith("/deploy/static/provider/kind/deploy.yaml")
-
-
-def test_an_existing_cluster_is_reused(
-    tmp_path: Path, runner: RecordingRunner, console: Console
+def test_preflight_names_what_to_change_before_creating_anything(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO
 ) -> None:
-    runner.respond(["kind", "get", "clusters"], ok(f"{CLUSTER}\nother\n"))
-    kind(tmp_path, runner, console).up("prod")
-    assert not [c for c in runner.commands if c[:3] == ("kind", "create", "cluster")]
-
-
-def test_deploy_builds_loads_with_fallback_and_installs_the_chart(
-    tmp_path: Path, runner: RecordingRunner, console: Console
-) -> None:
-    runner.respond(["kind", "get", "clusters"], ok(f"{CLUSTER}\n"))
-    runner.respond(["kind", "load", "docker-image"], failed("ctr: content digest not found"))
-    workloads = {
-        "items": [
-            {"kind": "Deployment", "metadata": {"name": "tripgen-user"}},
-            {"kind": "StatefulSet", "metadata": {"name": "tripgen-postgresql"}},
-        ]
-    }
-    runner.respond(
-        ["kubectl", "--context", CTX, "--namespace", "tripgen", "get", "deployments,statefulsets"],
-        ok(json.dumps(workloads)),
-    )
-    endpoints = kind(tmp_path, runner, console).deploy("prod")
-
-    archive = tmp_path / "kind" / "tripgen-image.tar"
-    assert runner.commands == [
-        ("docker", "info", "--format", "{{.ServerVersion}}"),
-        ("kind", "get", "clusters"),
-        ("docker", "build", "--tag", IMAGE, "--file", str(REPO_ROOT / "Dockerfile"),
-         str(REPO_ROOT)),
-        ("kind", "load", "docker-image", IMAGE, "--name", CLUSTER),
-        ("docker", "save", "--platform", host_platform(), "--output", str(archive), IMAGE),
-        ("kind", "load", "image-archive", str(archive), "--name", CLUSTER),
-        ("helm", "upgrade", "--install", "tripgen", str(CHART), "--namespace", "tripgen",
-         "--create-namespace", "--values", str(CHART / "values-prod.yaml"),
-         "--values", str(CHART / "values-kind.yaml"), "--wait", "--wait-for-jobs",
-         "--timeout=900s", "--kube-context", CTX),
-        ("kubectl", "--context", CTX, "--namespace", "tripgen", "get",
-         "deployments,statefulsets", "--selector", "app.kubernetes.io/instance=tripgen",
-         "--output", "json"),
-        ("kubectl", "--context", CTX, "--namespace", "tripgen", "rollout", "status",
-         "deployment/tripgen-user", "--timeout=300s"),
-        ("kubectl", "--context", CTX, "--namespace", "tripgen", "rollout", "status",
-         "statefulset/tripgen-postgresql", "--timeout=300s"),
-    ]  # fmt: skip
-    assert all(t is not None for t in runner.timeouts)  # every command has a timeout
-    state = load_state(tmp_path)
-    assert state is not None
-    assert (state.platform, state.profile, state.base_url) == ("kind", "prod", "http://127.0.0.1")
-    assert state.details["context"] == CTX
-    assert endpoints.base_url == "http://127.0.0.1"
-    assert set(endpoints.services) == {"user", "trip", "ai", "location"}
-
-
-def test_deploy_without_a_cluster_creates_it_first(
-    tmp_path: Path, runner: RecordingRunner, console: Console
-) -> None:
-    runner.respond(["kind", "get", "clusters"], ok(""), ok(""), ok("tripgen-dev-sim\n"))
-    runner.respond(
-        ["kubectl", "--context", "kind-tripgen-dev-sim", "get", "nodes"],
-        ok(nodes_json(expected_zones("dev"))),
-    )
-    kind(tmp_path, runner, console).deploy("dev")
-    creates = [c for c in runner.commands if c[:3] == ("kind", "create", "cluster")]
-    assert creates and creates[0][4] == "tripgen-dev-sim"
-    helm = next(c for c in runner.commands if c[:4] == ("helm", "upgrade", "--install", "tripgen"))
-    assert str(CHART / "values-dev.yaml") in helm
-    assert helm.index(str(CHART / "values-dev.yaml")) < helm.index(str(CHART / "values-kind.yaml"))
-    # kind load succeeded: no fallback
-    assert not [c for c in runner.commands if c[:2] == ("docker", "save")]
-
-
-def test_a_failed_rollout_prints_failing_pods_and_their_events(
-    tmp_path: Path, runner: RecordingRunner, console: Console
-) -> None:
-    runner.respond(["kind", "get", "clusters"], ok(f"{CLUSTER}\n"))
-    runner.respond(["helm", "upgrade", "--install", "tripgen"], failed("Error: context deadline"))
-    crashing = pod(
-        "tripgen-trip-7d9-abc",
-        "trip",
-        "tripgen-prod-sim-worker4",
-        ready=False,
-        containerStatuses=[{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}],
-    )
-    healthy = pod("tripgen-user-5f-xyz", "user", "tripgen-prod-sim-worker5")
-    base = ["kubectl", "--context", CTX, "--namespace", "tripgen"]
-    runner.respond([*base, "get", "pods"], ok(json.dumps({"items": [crashing, healthy]})))
-    runner.respond([*base, "get", "events"], ok("12s Warning BackOff pod/tripgen-trip-7d9-abc"))
-    runner.respond([*base, "logs"], ok("psycopg.OperationalError: connection refused"))
+    world.docker_info["MemTotal"] = 6 * 2**30
+    platform = kind(tmp_path, world, printed, max_user_watches=8192)
     with pytest.raises(PlatformError) as caught:
-        kind(tmp_path, runner, console).deploy("prod")
+        platform.up("prod")
     message = str(caught.value)
-    assert "context deadline" in message
-    assert "tripgen-trip-7d9-abc (Running, CrashLoopBackOff)" in message
-    assert "Warning BackOff" in message
-    assert "connection refused" in message
-    assert "tripgen-user-5f-xyz" not in message
-    assert (
-        *base, "get", "events", "--field-selector", "involvedObject.name=tripgen-trip-7d9-abc",
-        "--sort-by=.lastTimestamp",
-    ) in runner.commands  # fmt: skip
-    assert load_state(tmp_path) is None
+    assert "sudo sysctl fs.inotify.max_user_watches=524288" in message
+    assert "memory available to Docker: 6.0 GiB" in message
+    assert "fs.inotify.max_user_instances" not in message  # that one is fine
+    assert not world.clusters
+    assert not [c for c in world.commands if c[:3] == ("kind", "create", "cluster")]
 
 
-def test_missing_tools_are_named_with_how_to_install_them(tmp_path: Path, console: Console) -> None:
-    runner = RecordingRunner(tools={"docker", "kubectl"})
-    with pytest.raises(PlatformError) as caught:
-        kind(tmp_path, runner, console).up("prod")
-    message = str(caught.value)
-    assert "missing prerequisite tool(s): kind, helm" in message
-    assert "go install sigs.k8s.io/kind" in message
-    assert "python -m simulation.k8s.helm" in message
-    assert runner.commands == []
-
-
-def test_a_docker_without_daemon_is_explained(tmp_path: Path, console: Console) -> None:
-    runner = RecordingRunner()
-    runner.respond(["docker", "info"], failed("Cannot connect to the Docker daemon"))
-    with pytest.raises(PlatformError, match="no Docker daemon answers"):
-        kind(tmp_path, runner, console).deploy("prod")
-
-
-def test_cluster_down_deletes_only_existing_tripgen_clusters(
-    tmp_path: Path, console: Console
-) -> None:
-    runner = RecordingRunner()
-    runner.respond(["kind", "get", "clusters"], ok(f"{CLUSTER}\nsomeone-elses\n"))
-    deleted = kind(tmp_path, runner, console).delete_clusters()
-    assert deleted == [CLUSTER]
-    assert runner.commands == [
-        ("kind", "get", "clusters"),
-        ("kind", "delete", "cluster", "--name", CLUSTER),
-    ]
+def test_an_old_kind_is_refused(tmp_path: Path, world: FakeKindWorld, printed: io.StringIO) -> None:
+    world.kind_version = "kind v0.20.0 go1.20.4 linux/amd64"
+    with pytest.raises(
+        PlatformError, match=r"kind: kind v0.20.0 go1.20.4 linux/amd64, needs ≥ 0.27"
+    ):
+        kind(tmp_path, world, printed).up("prod")
 
 
 @pytest.fixture
-def deployed(tmp_path: Path, runner: RecordingRunner, console: Console) -> KindPlatform:
-    runner.respond(["kind", "get", "clusters"], ok(f"{CLUSTER}\n"))
-    platform = kind(tmp_path, runner, console)
+def deployed(tmp_path: Path, world: FakeKindWorld, printed: io.StringIO) -> KindPlatform:
+    platform = kind(tmp_path, world, printed, drain_timeout_s=0.5)
     platform.deploy("prod")
-    runner.commands.clear()
-    runner.respond(
-        ["kubectl", "--context", CTX, "get", "nodes"], ok(nodes_json(expected_zones("prod")))
-    )
-    pods = [
-        pod("tripgen-trip-a", "trip", "tripgen-prod-sim-worker4"),
-        pod("tripgen-trip-b", "trip", "tripgen-prod-sim-worker6"),
-    ]
-    runner.respond(
-        ["kubectl", "--context", CTX, "--namespace", "tripgen", "get", "pods"],
-        ok(json.dumps({"items": pods})),
-    )
     return platform
 
 
-def test_kill_replica_force_deletes_one_pod(
-    deployed: KindPlatform, runner: RecordingRunner
+def test_deploy_returns_only_when_every_hpa_minimum_is_ready(
+    deployed: KindPlatform, world: FakeKindWorld, tmp_path: Path
 ) -> None:
-    killed = deployed.kill_replica("trip")
-    assert (killed.replica, killed.zone, killed.pid) == ("tripgen-trip-a", "koreacentral-1", None)
-    assert runner.commands[-1] == (
-        "kubectl", "--context", CTX, "--namespace", "tripgen", "delete", "pod",
-        "tripgen-trip-a", "--grace-period=0", "--force", "--wait=false",
-    )  # fmt: skip
-
-
-def test_zone_outage_cordons_and_drains_and_reports_a_blocked_drain(
-    deployed: KindPlatform, runner: RecordingRunner, printed: io.StringIO, tmp_path: Path
-) -> None:
-    runner.respond(
-        ["kubectl", "--context", CTX, "drain", "tripgen-prod-sim-worker7"],
-        failed("Cannot evict pod as it would violate the pod's disruption budget."),
-    )
-    nodes = deployed.zone_outage("zone-2")
-    assert nodes == [
-        "tripgen-prod-sim-worker2",
-        "tripgen-prod-sim-worker6",
-        "tripgen-prod-sim-worker7",
-    ]
-    cordons = [c for c in runner.commands if "cordon" in c]
-    drains = [c for c in runner.commands if "drain" in c]
-    assert len(cordons) == 3
-    assert len(drains) == 3
-    assert runner.commands.index(cordons[-1]) < runner.commands.index(drains[0])
-    assert "--ignore-daemonsets" in drains[0]
-    assert "disruption budget" in printed.getvalue()
+    # The chart omits `replicas` under an HPA: helm --wait is satisfied by one pod each; the
+    # platform returns only when the HPA controller has raised each Deployment to its minimum
+    # and that many pods are ready.
+    for name, minimum in HPA_MINIMUMS.items():
+        live = world.cluster.find("Deployment", name, NS)
+        assert live is not None
+        assert live["status"]["readyReplicas"] >= minimum, name
     state = load_state(tmp_path)
     assert state is not None
-    assert "tripgen-prod-sim-worker7" in state.details["blocked_drains"][0]
-
-    runner.commands.clear()
-    assert deployed.restore("koreacentral-2") == nodes
-    assert [c[3] for c in runner.commands if "uncordon" in c] == ["uncordon"] * 3
+    assert (state.platform, state.profile, state.base_url) == ("kind", "prod", "http://127.0.0.1")
+    assert state.details["context"] == "kind-tripgen-prod-sim"
 
 
-def test_dependencies_are_scaled_down_and_up(
-    deployed: KindPlatform, runner: RecordingRunner
+def test_deploy_loads_every_image_the_manifests_run(
+    deployed: KindPlatform, world: FakeKindWorld
 ) -> None:
+    assert world.cluster.loaded_images == set(harness_images())
+    running = {
+        c["image"]
+        for kind_ in ("Deployment", "StatefulSet")
+        for w in world.cluster.of_kind(kind_)
+        for c in w["spec"]["template"]["spec"]["containers"]
+    }
+    assert running <= world.cluster.loaded_images
+
+
+def test_data_stores_run_on_the_system_pool(deployed: KindPlatform, world: FakeKindWorld) -> None:
+    for store in ("postgresql", "redis"):
+        (pod,) = pods_of(world, store)
+        assert node_of(world, pod)["metadata"]["labels"][topology.POOL_LABEL] == "system"
+
+
+def test_a_zone_outage_drains_the_zones_application_nodes_only(
+    deployed: KindPlatform, world: FakeKindWorld, tmp_path: Path
+) -> None:
+    nodes = deployed.zone_outage("zone-2")
+    assert nodes == [f"{CLUSTER}-worker6", f"{CLUSTER}-worker7"]
+    assert all(world.cluster.find("Node", n)["spec"]["unschedulable"] for n in nodes)  # type: ignore[index]
+    # every service pod left on the drained nodes is one a PodDisruptionBudget kept there
+    state = load_state(tmp_path)
+    assert state is not None
+    blocked = " ".join(state.details["blocked_drains"])
+    app_pods = [p for c in ("user", "trip", "ai", "location") for p in pods_of(world, c)]
+    left = [p["metadata"]["name"] for p in app_pods if p["spec"]["nodeName"] in nodes]
+    assert all(name in blocked for name in left)
+    assert not [p for p in pods_of(world, "user") if p["spec"]["nodeName"] in nodes]  # 2 of 3
+    # the zone's system node (worker2) is untouched; the data stores keep running
+    system_2 = world.cluster.find("Node", f"{CLUSTER}-worker2")
+    assert system_2 is not None
+    assert not system_2["spec"].get("unschedulable")
+    for store in ("postgresql", "redis"):
+        assert [p["status"]["phase"] for p in pods_of(world, store)] == ["Running"]
+    assert deployed.restore("koreacentral-2") == nodes
+    assert not any(world.cluster.find("Node", n)["spec"]["unschedulable"] for n in nodes)  # type: ignore[index]
+
+
+def test_a_blocked_drain_is_reported(
+    world: FakeKindWorld, printed: io.StringIO, tmp_path: Path
+) -> None:
+    # SPEC.md conflict 1: trip's PDB minAvailable 3 with 3 replicas refuses every eviction
+    platform = kind(tmp_path, world, printed, drain_timeout_s=0.5)
+    platform.deploy("prod")
+    platform.zone_outage("zone-2")
+    assert "disruption budget tripgen-trip needs 3 healthy pods" in printed.getvalue()
+    state = load_state(tmp_path)
+    assert state is not None
+    assert any("tripgen-trip" in line for line in state.details["blocked_drains"])
+
+
+def test_chaos_and_deploy_refuse_a_context_that_is_not_the_harness_cluster(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO
+) -> None:
+    # a cluster answering as kind-tripgen-prod-sim whose nodes the harness did not label
+    world.clusters.add(CLUSTER)
+    labels = {topology.ZONE_LABEL: "koreacentral-2", topology.POOL_LABEL: "application"}
+    world.cluster.put(
+        {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "aks-1", "labels": labels}}
+    )
+    with pytest.raises(PlatformError, match="not a kind cluster this harness created"):
+        kind(tmp_path, world, printed).deploy("prod")
+    assert not [c for c in world.commands if c[0] == "helm"]
+
+
+def test_a_failed_release_prints_failing_pods(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO
+) -> None:
+    platform = kind(tmp_path, world, printed)
+    platform.up("prod")
+    world.helm_fails = "Error: context deadline exceeded"
+    with pytest.raises(PlatformError, match="context deadline exceeded"):
+        platform.deploy("prod")
+    assert load_state(tmp_path) is None
+
+
+def test_an_image_that_was_not_loaded_never_starts(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform = kind(tmp_path, world, printed, release_timeout_s=1.0)
+    monkeypatch.setattr(platform, "_load_image", lambda cluster, ref: None)  # no `kind load`
+    with pytest.raises(PlatformError) as caught:
+        platform.deploy("prod")
+    assert "ErrImageNeverPull" in str(caught.value)
+
+
+def test_kill_stop_start_and_status(deployed: KindPlatform, world: FakeKindWorld) -> None:
+    before = {p["metadata"]["name"] for p in pods_of(world, "trip")}
+    killed = deployed.kill_replica("trip")
+    assert killed.replica in before
+    assert killed.zone.startswith("koreacentral-")
+    assert killed.replica not in {p["metadata"]["name"] for p in pods_of(world, "trip")}
     deployed.stop_dependency("redis")
+    assert pods_of(world, "redis") == []
     deployed.start_dependency("redis")
-    ns = ("kubectl", "--context", CTX, "--namespace", "tripgen")
-    assert runner.commands == [
-        (*ns, "scale", "statefulset/tripgen-redis", "--replicas=0"),
-        (*ns, "wait", "--for=delete", "pod", "--selector", "app=redis", "--timeout=120s"),
-        (*ns, "scale", "statefulset/tripgen-redis", "--replicas=1"),
-        (*ns, "rollout", "status", "statefulset/tripgen-redis", "--timeout=180s"),
-    ]
-
-
-def test_status_lists_pods_with_zones(deployed: KindPlatform) -> None:
+    assert [p["status"]["phase"] for p in pods_of(world, "redis")] == ["Running"]
+    time.sleep(0.3)
     status = deployed.status()
-    assert [(r.replica, r.zone, r.ready) for r in status.replicas] == [
-        ("tripgen-trip-a", "koreacentral-1", True),
-        ("tripgen-trip-b", "koreacentral-2", True),
-    ]
+    assert {r.service for r in status.replicas} == {"user", "trip", "ai", "location"}
+    assert all(r.zone.startswith("koreacentral-") for r in status.replicas if r.ready)
 
 
 def test_down_uninstalls_the_release_and_keeps_the_cluster(
-    deployed: KindPlatform, runner: RecordingRunner, tmp_path: Path
+    deployed: KindPlatform, world: FakeKindWorld, tmp_path: Path
 ) -> None:
     deployed.down()
-    assert runner.commands == [
-        ("helm", "uninstall", "tripgen", "--namespace", "tripgen", "--wait", "--kube-context", CTX)
-    ]
+    assert CLUSTER in world.clusters
+    assert not world.cluster.of_kind("Deployment")
     assert load_state(tmp_path) is None
     with pytest.raises(NotDeployed):
         deployed.endpoints()
+
+
+def test_cluster_down_deletes_only_tripgen_clusters(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO
+) -> None:
+    world.clusters.update({CLUSTER, "someone-elses"})
+    assert kind(tmp_path, world, printed).delete_clusters() == [CLUSTER]
+    assert world.clusters == {"someone-elses"}
+
+
+def test_missing_tools_are_named_with_how_to_install_them(
+    tmp_path: Path, world: FakeKindWorld, printed: io.StringIO
+) -> None:
+    world.tools = {"docker", "kubectl"}
+    with pytest.raises(PlatformError) as caught:
+        kind(tmp_path, world, printed).up("prod")
+    message = str(caught.value)
+    assert "missing prerequisite tool(s): kind, helm" in message
+    assert "go install sigs.k8s.io/kind" in message
+    assert world.commands == []
