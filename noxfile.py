@@ -145,5 +145,6 @@ def bench_planner(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def capacity(session: nox.Session) -> None:
-    """Extrapolate the latest measured run to the production topology with the capacity model."""
+    """Simulate the prod topology over time (HPA, autoscaler, zone loss, cost); `-- --validate`
+    measures the model against real load on local prod-sim (minutes)."""
     _run_module(session, "simulation.capacity")

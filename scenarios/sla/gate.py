@@ -3,7 +3,8 @@
 Written by `scenarios.sla.report.write_report` after an sla-check; `read_gate(profile)` is all a
 reader needs. Fields: profile, passed, report (markdown), report_html, results (JSON), the git
 commit and whether the tree had uncommitted changes, timestamp (UTC), platform, the NO-DATA
-policy, counts of gating verdicts and the ids that kept the gate closed.
+policy, counts of gating verdicts, the ids that kept the gate closed and the ids whose verdict
+was modelled (the capacity simulation) rather than measured.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ class Gate(BaseModel):
     no_data_policy: str
     counts: dict[str, int]
     blocking: list[str] = Field(default_factory=list, description="objective ids that closed it")
+    modelled: list[str] = Field(
+        default_factory=list,
+        description="gating objective ids judged by the capacity simulation, not measured",
+    )
 
 
 def _git(*args: str, cwd: Path | None = None) -> str | None:

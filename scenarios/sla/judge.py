@@ -16,6 +16,15 @@ Exit code and gate:
   FAIL, and — under the default `NoDataPolicy.FAIL` — no gating NO-DATA either (absence of
   evidence does not open the gate); `NoDataPolicy.ALLOW` lets NO-DATA through.
 
+Measured vs modelled: a scale-bound throughput objective missed on a simulation platform gets a
+MODELLED verdict instead of NO-DATA when the capacity simulation was validated on this machine
+recently (`simulation.capacity.evidence`, written by `nox -s capacity -- --validate`): PASS or
+FAIL by the simulation's predicted sustained throughput for the spec's phase (its concurrent users
+offering its throughput), with the validation's measured errors in the reason. A MODELLED verdict
+never counts as measured: under `NoDataPolicy.FAIL` it keeps the gate closed like NO-DATA, under
+`ALLOW` only a modelled FAIL closes it, under `MODEL` a modelled PASS may open it — if the
+validation met its error goals. The exit code counts measured FAILs only.
+
 Non-gating objectives (`gating: false`, e.g. the 95% cache-hit goal) are judged and shown but
 never affect either.
 
@@ -30,7 +39,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from rich.console import Console
@@ -38,9 +49,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from runs.results import LoadResults
-from runs.spec import Objective, SlaSpec
+from runs.spec import Objective, SlaSpec, format_value
 from scenarios.sla import measures
 from scenarios.sla.measures import Measurement
+from simulation.capacity.evidence import Validation, recent_validation, validation_path
 
 
 class Outcome(StrEnum):
@@ -54,6 +66,19 @@ class NoDataPolicy(StrEnum):
     """NO-DATA on a gating objective keeps the gate closed (default)."""
     ALLOW = "allow"
     """NO-DATA does not block the gate (still shown as NO-DATA)."""
+    MODEL = "model"
+    """NO-DATA blocks, but a MODELLED PASS of a validated capacity simulation stands in for a
+    scale objective a laptop cannot measure."""
+
+
+class Modelled(BaseModel):
+    """Where a MODELLED verdict's number comes from and how far to trust it."""
+
+    predicted: float
+    validated_at: datetime
+    validation_errors: str  # e.g. "throughput 3%, utilisation 6%, mean latency 12%, …"
+    trusted: bool  # the validation met its error goals
+    source: str  # the validation file
 
 
 class Verdict(BaseModel):
@@ -69,6 +94,17 @@ class Verdict(BaseModel):
     gating: bool = True
     scope: str = "run"
     """'run', or 'chaos' for the availability re-judged inside chaos windows."""
+    modelled: Modelled | None = None
+    """Set when the capacity simulation, not this run, decided the outcome."""
+
+    @property
+    def basis(self) -> Literal["measured", "modelled"]:
+        return "modelled" if self.modelled is not None else "measured"
+
+    @property
+    def mark(self) -> str:
+        """The verdict as shown: PASS, FAIL, NO-DATA, or MODELLED PASS / MODELLED FAIL."""
+        return f"MODELLED {self.outcome.value}" if self.modelled else self.outcome.value
 
 
 def _decide(
@@ -121,12 +157,82 @@ def profile_mismatch(results: LoadResults, spec: SlaSpec) -> str | None:
     )
 
 
-def judge(results: LoadResults, spec: SlaSpec) -> list[Verdict]:
-    """One verdict per objective (plus `@chaos` availability rows when chaos happened)."""
+def _model_evidence(
+    results: LoadResults, spec: SlaSpec, evidence: Validation | Literal["recent"] | None
+) -> tuple[dict[str, Any] | None, Validation | None, str]:
+    """(the phase's predictions, the validation, why there are none)."""
+    if results.production_scale:
+        return None, None, ""
+    if results.profile != spec.deploys:
+        return None, None, f"the run deployed '{results.profile}', not '{spec.deploys}'"
+    validation, why = recent_validation(results.machine) if evidence == "recent" else (evidence, "")
+    if validation is None:
+        return None, None, why or "no capacity validation was given"
+    phase = validation.phases.get(spec.profile)
+    if phase is None:
+        return None, validation, f"the capacity validation predicted no '{spec.profile}' phase"
+    return phase, validation, ""
+
+
+def _modelled(
+    verdict: Verdict, objective: Objective, phase: dict[str, Any], validation: Validation
+) -> Verdict:
+    """The capacity simulation's verdict on a scale objective this run could not show."""
+    predicted = float(phase["throughput_rps"])
+    passed = objective.met_by(predicted)
+    users = f" from {phase['users']:,} concurrent users" if phase.get("users") else ""
+    p95 = phase.get("general_p95_ms")
+    trust = "within its error goals" if validation.goals_met else "MISSED its error goals"
+    reason = (
+        f"modelled by the capacity simulation: {format_value(objective.metric, predicted)} "
+        f"served of {phase['offered_rps']:,.0f} offered{users} on the rendered prod chart "
+        f"(p95 {p95 or 0:,.0f} ms, errors {phase['error_rate']:.3%})"
+        + (f"; plan breaks: {'; '.join(phase['breaks'])}" if phase.get("breaks") else "")
+        + f"; validated on this machine {validation.created_at:%Y-%m-%d %H:%M} UTC, "
+        f"largest held-out errors {validation.error_text()} ({trust}); measured here: "
+        f"{verdict.measured_text}"
+    )
+    return verdict.model_copy(
+        update={
+            "outcome": Outcome.PASS if passed else Outcome.FAIL,
+            "measured_text": f"{format_value(objective.metric, predicted)} predicted (modelled)",
+            "reason": reason,
+            "modelled": Modelled(
+                predicted=predicted,
+                validated_at=validation.created_at,
+                validation_errors=validation.error_text(),
+                trusted=validation.goals_met,
+                source=str(validation_path()),
+            ),
+        }
+    )
+
+
+def judge(
+    results: LoadResults,
+    spec: SlaSpec,
+    evidence: Validation | Literal["recent"] | None = "recent",
+) -> list[Verdict]:
+    """One verdict per objective (plus `@chaos` availability rows when chaos happened).
+
+    `evidence`: the capacity validation that may model scale objectives — "recent" reads this
+    machine's validation file when it is recent, None models nothing."""
     verdicts: list[Verdict] = []
+    phase, validation, why = _model_evidence(results, spec, evidence)
     for objective in spec.objectives:
         measurement = measures.MEASURES[objective.metric](results, objective)
-        verdicts.append(_verdict(objective, measurement, results))
+        verdict = _verdict(objective, measurement, results)
+        if (
+            verdict.outcome is Outcome.NO_DATA
+            and objective.requires_production_scale
+            and objective.metric == "throughput_rps"
+            and measurement.no_data is None
+        ):
+            if phase is not None and validation is not None:
+                verdict = _modelled(verdict, objective, phase, validation)
+            elif why:
+                verdict = verdict.model_copy(update={"reason": f"{verdict.reason} ({why})"})
+        verdicts.append(verdict)
         if (
             objective.metric == "availability"
             and objective.during_chaos
@@ -139,16 +245,28 @@ def judge(results: LoadResults, spec: SlaSpec) -> list[Verdict]:
 
 
 def exit_code(verdicts: Sequence[Verdict]) -> int:
-    """1 when any gating objective FAILs (NO-DATA is the gate's business, not the exit code's)."""
-    return int(any(v.gating and v.outcome is Outcome.FAIL for v in verdicts))
+    """1 when any gating objective FAILs as measured (NO-DATA and MODELLED verdicts are the
+    gate's business, not the exit code's: a prediction is not this run failing)."""
+    return int(any(v.gating and v.outcome is Outcome.FAIL and not v.modelled for v in verdicts))
+
+
+def _closes(verdict: Verdict, policy: NoDataPolicy) -> bool:
+    if verdict.modelled is not None:
+        if policy is NoDataPolicy.FAIL:
+            return True  # not measured: no better than NO-DATA
+        if policy is NoDataPolicy.ALLOW:
+            return verdict.outcome is Outcome.FAIL
+        return verdict.outcome is Outcome.FAIL or not verdict.modelled.trusted
+    if verdict.outcome is Outcome.NO_DATA:
+        return policy is not NoDataPolicy.ALLOW
+    return verdict.outcome is Outcome.FAIL
 
 
 def blocking(
     verdicts: Sequence[Verdict], policy: NoDataPolicy = NoDataPolicy.FAIL
 ) -> list[Verdict]:
     """The verdicts that keep the gate closed under `policy`."""
-    closing = {Outcome.FAIL} | ({Outcome.NO_DATA} if policy is NoDataPolicy.FAIL else set())
-    return [v for v in verdicts if v.gating and v.outcome in closing]
+    return [v for v in verdicts if v.gating and _closes(v, policy)]
 
 
 def gate_passed(verdicts: Sequence[Verdict], policy: NoDataPolicy = NoDataPolicy.FAIL) -> bool:
@@ -176,7 +294,7 @@ def verdict_table(verdicts: Sequence[Verdict], title: str | None = None) -> Tabl
     table.add_column("Measured / reason", ratio=1, min_width=20)
     table.add_column("Verdict", no_wrap=True)
     for v in verdicts:
-        outcome = f"[{_STYLE[v.outcome]}]{v.outcome.value}[/]"
+        outcome = f"[{_STYLE[v.outcome]}]{v.mark.replace(' ', chr(10))}[/]"
         if not v.gating:
             outcome += "\n[dim](goal)[/]"
         measured = f"{escape(v.measured_text)}\n[dim]{escape(v.reason)}[/]"
@@ -196,7 +314,9 @@ def print_verdicts(
     console.print(verdict_table(verdicts, title))
     counts = tally(verdicts)
     gate = "open" if gate_passed(verdicts, policy) else "closed"
+    modelled = [v.objective_id for v in verdicts if v.gating and v.modelled]
     console.print(
         f"gating objectives: {counts['PASS']} PASS, {counts['FAIL']} FAIL, "
         f"{counts['NO-DATA']} NO-DATA — gate {gate} (NO-DATA policy: {policy.value})"
+        + (f"; modelled, not measured: {', '.join(modelled)}" if modelled else "")
     )

@@ -32,7 +32,6 @@ from scenarios.sla import plots
 from scenarios.sla.gate import GATE_DIR, Gate, git_state, write_gate
 from scenarios.sla.judge import (
     NoDataPolicy,
-    Outcome,
     Verdict,
     blocking,
     gate_passed,
@@ -43,9 +42,9 @@ from scenarios.sla.judge import (
 # DESIGN.md › Measured on this kind of machine: one locust process tops out near 4,000 rps.
 LOCUST_PROCESS_CEILING_RPS = 4_000
 
-# Plain words, bold: emoji marks render as empty boxes where no emoji font is installed. The
-# HTML report turns each into a coloured badge (`_badges`).
-_MARK = {outcome: f"**{outcome.value}**" for outcome in Outcome}
+# Verdicts are plain words, bold (`Verdict.mark`: PASS, FAIL, NO-DATA, MODELLED PASS…): emoji
+# marks render as empty boxes where no emoji font is installed. The HTML report turns each into
+# a coloured badge (`_badges`).
 
 
 @dataclass(frozen=True)
@@ -119,6 +118,34 @@ def scale_statement(results: LoadResults, spec: SlaSpec | None = None) -> list[s
     return [*lines, ""]
 
 
+_POLICY_TEXT = {
+    NoDataPolicy.FAIL: "NO-DATA and MODELLED verdicts keep the gate closed",
+    NoDataPolicy.ALLOW: "NO-DATA allowed",
+    NoDataPolicy.MODEL: "NO-DATA keeps the gate closed; a MODELLED PASS of a capacity "
+    "simulation validated within its error goals may open it",
+}
+
+
+def _basis_lines(verdicts: Sequence[Verdict]) -> list[str]:
+    """Which verdicts were measured on this run and which the capacity simulation modelled."""
+    modelled = [v for v in verdicts if v.modelled is not None]
+    if not modelled:
+        return ["Every verdict below was measured on this run (none modelled).", ""]
+    measured = len(verdicts) - len(modelled)
+    names = "; ".join(
+        f"`{v.objective_id}` ({v.mark}, validation errors {v.modelled.validation_errors}"
+        + ("" if v.modelled.trusted else ", error goals MISSED")
+        + ")"
+        for v in modelled
+        if v.modelled is not None
+    )
+    return [
+        f"**Measured vs modelled:** {measured} verdict(s) measured on this run; modelled by "
+        f"the capacity simulation, not measured: {names}.",
+        "",
+    ]
+
+
 def _verdict_section(verdicts: Sequence[Verdict], passed: bool, policy: NoDataPolicy) -> list[str]:
     counts = tally(verdicts)
     state = "**PASSED** (gate open)" if passed else "**NOT PASSED** (gate closed)"
@@ -127,16 +154,17 @@ def _verdict_section(verdicts: Sequence[Verdict], passed: bool, policy: NoDataPo
         "",
         f"{state}: gating objectives {counts['PASS']} PASS, {counts['FAIL']} FAIL, "
         f"{counts['NO-DATA']} NO-DATA (NO-DATA policy `{policy.value}`: "
-        + ("NO-DATA keeps the gate closed" if policy is NoDataPolicy.FAIL else "NO-DATA allowed")
+        + _POLICY_TEXT[policy]
         + ").",
         "",
+        *_basis_lines(verdicts),
     ]
     rows = [
         (
             v.objective_id + ("" if v.gating else " (goal, not gating)"),
             v.target,
             v.measured_text,
-            _MARK[v.outcome],
+            f"**{v.mark}**",
             v.reason,
             v.source,
         )
@@ -364,21 +392,32 @@ def write_report(
 
     gate_file = None
     if gate_root is not None:
-        commit, dirty = git_state()
-        gate_file = write_gate(
-            Gate(
-                profile=spec.profile if spec is not None else results.profile,
-                passed=passed,
-                report=str(markdown_path.resolve()),
-                report_html=str(html_path.resolve()),
-                results=str(results_path.resolve()) if results_path else "",
-                git_commit=commit,
-                git_dirty=dirty,
-                platform=results.platform,
-                no_data_policy=policy.value,
-                counts=tally(verdicts),
-                blocking=[v.objective_id for v in blocking(verdicts, policy)],
-            ),
-            gate_root,
-        )
+        gate = _gate(results, verdicts, spec, policy, (markdown_path, html_path, results_path))
+        gate_file = write_gate(gate, gate_root)
     return ReportPaths(markdown=markdown_path, html=html_path, plots=plot_paths, gate=gate_file)
+
+
+def _gate(
+    results: LoadResults,
+    verdicts: Sequence[Verdict],
+    spec: SlaSpec | None,
+    policy: NoDataPolicy,
+    paths: tuple[Path, Path, Path | None],
+) -> Gate:
+    """The gate record of this report: decision, counts, what closed it, what was modelled."""
+    markdown_path, html_path, results_path = paths
+    commit, dirty = git_state()
+    return Gate(
+        profile=spec.profile if spec is not None else results.profile,
+        passed=gate_passed(verdicts, policy),
+        report=str(markdown_path.resolve()),
+        report_html=str(html_path.resolve()),
+        results=str(results_path.resolve()) if results_path else "",
+        git_commit=commit,
+        git_dirty=dirty,
+        platform=results.platform,
+        no_data_policy=policy.value,
+        counts=tally(verdicts),
+        blocking=[v.objective_id for v in blocking(verdicts, policy)],
+        modelled=[v.objective_id for v in verdicts if v.gating and v.modelled],
+    )

@@ -1,10 +1,18 @@
-"""`python -m simulation.capacity` (`nox -s capacity`): size prod from a measured run."""
+"""`python -m simulation.capacity` (`nox -s capacity`): the prod topology, simulated.
+
+nox -s capacity                         # calibrate, simulate every scenario, cost, report
+nox -s capacity -- --results PATH       # calibrate from that run (default: the validation's
+                                        # calibration step, else the latest run)
+nox -s capacity -- --validate           # real load on local prod-sim; predicted vs measured;
+                                        # writes .tripgen/capacity/validation.json (minutes)
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,147 +22,267 @@ from rich.table import Table
 
 from runs.folders import latest_results
 from runs.results import LoadResults
-from simulation.capacity.calibration import CalibrationError, calibrate
-from simulation.capacity.model import CapacityPlan, plan
-from simulation.capacity.production import application_pool, deployments, prod_values
+from simulation.capacity.assumptions import (
+    ASSUMPTIONS_FILE,
+    Assumptions,
+    AssumptionsError,
+    load_assumptions,
+)
+from simulation.capacity.calibration import CalibrationError
+from simulation.capacity.cluster_spec import ClusterSpecError, prod_cluster
+from simulation.capacity.cost import PRICES_FILE, PricesError, load_prices
+from simulation.capacity.evidence import Validation, load_validation
+from simulation.capacity.report import write_report
+from simulation.capacity.study import Study, run_study
+from simulation.capacity.validate import startup_distribution
+from simulation.capacity.workload import Workload, calibrate_workload
+from simulation.k8s.chart import ChartError
+from simulation.k8s.helm import HelmError
 
-# SPEC.md › Targets: throughput 1,000 / 5,000 / 10,000 TPS (phase 1 / 2 / 3) with the general
-# API p95 objective of each phase (200 ms / 100 ms / 200 ms global).
-PHASES = {"phase 1": (1000.0, 200.0), "phase 2": (5000.0, 100.0), "phase 3": (10000.0, 200.0)}
 OUT_DIR = Path(".tripgen/capacity")
 console = Console()
 
 
-def _fmt_ms(value: float) -> str:
-    return "∞ (saturated)" if value == float("inf") else f"{value:,.0f} ms"
+class UsageError(Exception):
+    """Something the user can fix (the message says what)."""
 
 
-def _print_plan(name: str, result: CapacityPlan) -> None:
-    table = Table(
-        title=f"{name}: {result.target_rps:,.0f} req/s, p95 ≤ {result.p95_objective_ms:.0f} ms"
-    )
-    for col in (
-        "service",
-        "req/s",
-        "replicas needed",
-        "HPA min–max",
-        "CPU util.",
-        "p95 (model)",
-        "p95 at HPA max",
-        "verdict",
-    ):
-        table.add_column(col)
-    for s in result.services:
-        verdict = "[green]fits HPA[/green]" if s.fits_hpa else "[red]exceeds HPA max[/red]"
-        table.add_row(
-            s.service,
-            f"{s.arrival_rps:,.0f}",
-            str(s.replicas_needed),
-            f"{s.hpa_min}–{s.hpa_max}",
-            f"{s.utilisation:.0%}",
-            _fmt_ms(s.p95_ms),
-            _fmt_ms(s.p95_at_hpa_max_ms),
-            verdict,
-        )
-    console.print(table)
-    console.print(
-        f"  CPU requested {result.cpu_requested_m / 1000:,.1f} cores; application pool at max "
-        f"{result.pool_cpu_m_max / 1000:,.1f} cores "
-        f"({'fits' if result.fits_pool else 'DOES NOT FIT'}), after losing a zone "
-        f"{result.pool_cpu_m_zone_loss / 1000:,.1f} cores "
-        f"({'survives' if result.survives_zone_loss else 'DOES NOT SURVIVE'})"
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulation.capacity",
-        description="Extrapolate a measured load run to the prod topology (SPEC.md phases).",
+        description="Simulate the prod topology (rendered chart + topology model) over time, "
+        "calibrated from a measured run; --validate measures how good the predictions are.",
     )
-    parser.add_argument("--results", type=Path, help="a results.json (default: the latest run)")
-    parser.add_argument(
-        "--workers-per-pod",
-        type=int,
-        default=1,
-        help="uvicorn worker processes per pod (the chart's TRIPGEN_WORKERS)",
-    )
+    parser.add_argument("--results", type=Path, help="calibrate from this results.json")
     parser.add_argument(
         "--cpu-speed-ratio",
         type=float,
-        default=1.0,
-        help="prod vCPU speed / this machine's core speed (default 1.0)",
+        default=None,
+        help="prod vCPU speed ÷ this machine's core speed (default: assumptions.yaml)",
     )
-    parser.add_argument(
-        "--tps",
-        type=float,
-        action="append",
-        help="extra target throughputs (req/s) besides SPEC.md's phases",
+    parser.add_argument("--assumptions", type=Path, default=ASSUMPTIONS_FILE)
+    parser.add_argument("--prices", type=Path, default=PRICES_FILE)
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where reports are written")
+    group = parser.add_argument_group("validation (--validate)")
+    group.add_argument(
+        "--validate",
+        action="store_true",
+        help="run real load on local prod-sim and compare (takes minutes)",
     )
-    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where to write the plan")
-    args = parser.parse_args(argv)
-    if args.workers_per_pod < 1 or args.cpu_speed_ratio <= 0:
-        parser.error("--workers-per-pod must be ≥ 1 and --cpu-speed-ratio > 0")
-    path = args.results or latest_results()
-    if path is None or not Path(path).exists():
-        console.print(
-            "[red]no measured run found[/red]: run `nox -s load` or `nox -s sla-check` "
-            "first, or pass --results PATH"
+    group.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="the validation's own run directory (default: <out>/validation-run)",
+    )
+    group.add_argument("--users", type=int, default=40, help="calibration step users")
+    group.add_argument("--held-out-users", type=int, default=80, help="held-out load users")
+    group.add_argument("--duration", type=float, default=90.0, help="seconds per step")
+    group.add_argument("--warmup", type=float, default=30.0, help="warm-up seconds")
+    group.add_argument(
+        "--reuse-steps",
+        type=Path,
+        default=None,
+        help="predict the steps a previous --validate measured (its capacity-steps.json) "
+        "instead of running the load again",
+    )
+    return parser
+
+
+def _calibration_source(args: argparse.Namespace) -> tuple[Workload, Validation | None]:
+    validation = load_validation()
+    if args.results is not None:
+        if not args.results.exists():
+            raise UsageError(f"no measured run at {args.results}")
+        try:
+            results = LoadResults.load(args.results)
+        except (ValidationError, ValueError) as exc:
+            raise UsageError(f"{args.results} is not a results JSON: {exc}") from exc
+        return calibrate_workload(results, source=str(args.results)), validation
+    if validation is not None:
+        return Workload.from_dict(validation.workload), validation
+    path = latest_results()
+    if path is None:
+        raise UsageError(
+            "no measured run found: run `nox -s capacity -- --validate` (best: it also measures "
+            "the model's error), `nox -s load`, or pass --results PATH"
         )
-        return 2
-    try:
-        results = LoadResults.load(Path(path))
-        calibration = calibrate(results, args.workers_per_pod)
-    except (ValidationError, CalibrationError, ValueError) as exc:
-        console.print(f"[red]cannot calibrate from {path}:[/red] {exc}")
-        return 2
-    deps = deployments(prod_values())
-    pool = application_pool("prod")
+    return calibrate_workload(LoadResults.load(path), source=str(path)), None
+
+
+def _print_scenarios(study: Study) -> None:
+    table = Table(title="scenarios (modelled)")
+    for col in (
+        "scenario",
+        "offered",
+        "served",
+        "errors",
+        "general p95",
+        "AI p95",
+        "max replicas",
+        "nodes",
+        "SLA",
+        "wall",
+    ):
+        table.add_column(col)
+    for o in study.scenarios:
+        r = o.result
+        table.add_row(
+            r.name,
+            f"{r.offered_rps:,.0f}",
+            f"{r.throughput_rps:,.0f}",
+            f"{r.error_rate:.2%}",
+            f"{r.general_p95_ms or 0:,.0f} ms",
+            f"{r.ai_p95_ms or 0:,.0f} ms",
+            " ".join(f"{k[:3]} {v}" for k, v in sorted(r.max_replicas.items())),
+            str(r.max_nodes),
+            "[green]PASS[/]" if o.passed else "[red]FAIL[/]",
+            f"{r.wall_s:.1f} s",
+        )
+    console.print(table)
+    for o in study.scenarios:
+        for text in o.result.breaks:
+            console.print(f"[yellow]{o.result.name}[/]: {text}")
+
+
+def _print_costs(study: Study) -> None:
+    table = Table(title="monthly cost (modelled; prices.yaml)")
+    for col in (
+        "phase",
+        "app nodes (mean)",
+        "total",
+        "budget",
+        "verdict",
+        "$/M requests",
+        "halving CPU/request saves",
+    ):
+        table.add_column(col)
+    for spec, c in study.costs.items():
+        lean = study.halved[spec]
+        budget = (
+            f"${c.budget_low:,.0f}–" if c.budget_low else "≤ "
+        ) + f"${c.budget_high or 0:,.0f}"
+        table.add_row(
+            spec,
+            f"{c.app_nodes_mean:.1f}",
+            f"${c.total:,.0f}",
+            budget,
+            c.verdict,
+            f"${c.cost_per_million_requests:,.2f}",
+            f"${c.total - lean.total:,.0f} ({lean.app_nodes_mean:.1f} nodes)",
+        )
+    console.print(table)
+
+
+def _print_agreement(study: Study) -> None:
+    table = Table(title="steady state: analytic (Erlang C, HPA fixed point) vs simulation")
+    for col in (
+        "phase",
+        "service",
+        "replicas analytic",
+        "simulated",
+        "CPU/request analytic",
+        "simulated",
+    ):
+        table.add_column(col)
+    for spec, items in study.agreement.items():
+        for a in items:
+            table.add_row(
+                spec,
+                a.service,
+                str(a.analytic_replicas),
+                f"{a.simulated_replicas:.1f}",
+                f"{a.analytic_utilisation:.0%}",
+                f"{a.simulated_utilisation:.0%}",
+            )
+    console.print(table)
+
+
+def simulate_all(args: argparse.Namespace, assumptions: Assumptions) -> int:
+    workload, validation = _calibration_source(args)
+    cluster = prod_cluster()
+    prices = load_prices(args.prices)
+    for line in cluster.describe():
+        console.print(f"[dim]{line}[/]")
+    console.print(f"calibrated from [bold]{workload.source}[/] ({workload.api_rps:,.1f} req/s)")
+    startup = (
+        startup_distribution(validation.pod_startup_s, assumptions.pod_startup_s)
+        if validation
+        else None
+    )
+    began = time.perf_counter()
+    study = run_study(
+        cluster,
+        workload,
+        assumptions,
+        prices,
+        startup=startup,
+        speed=args.cpu_speed_ratio,
+        progress=lambda name: console.print(f"[dim]simulating {name} …[/]"),
+    )
+    _print_agreement(study)
+    _print_scenarios(study)
+    _print_costs(study)
+    walls = ", ".join(f"{w:.1f} s" for w in study.day_wall_s)
     console.print(
-        f"calibrated from [bold]{path}[/bold] ({results.platform}, {results.users} users, "
-        f"{results.actual_duration_s:.0f} s, {results.machine.cores} cores)"
+        f"a simulated day took {walls} of wall time; everything {time.perf_counter() - began:.0f} s"
     )
-    cal_table = Table(title="calibration (per service)")
-    for col in ("service", "share", "demand / req", "source", "p50", "p95", "no-queue p95"):
-        cal_table.add_column(col)
-    for c in calibration.values():
-        cal_table.add_row(
-            c.service,
-            f"{c.share:.1%}",
-            f"{c.demand_s * 1000:.2f} ms",
-            c.demand_source,
-            f"{c.p50_ms:.0f} ms",
-            f"{c.p95_ms:.0f} ms",
-            f"{c.base_p95_ms:.0f} ms",
-        )
-    console.print(cal_table)
-    targets = dict(PHASES)
-    for tps in args.tps or []:
-        targets[f"{tps:,.0f} req/s"] = (tps, 200.0)
-    plans = {}
-    for name, (tps, p95) in targets.items():
-        plans[name] = plan(calibration, deps, pool, tps, p95, args.cpu_speed_ratio)
-        _print_plan(name, plans[name])
-    args.out.mkdir(parents=True, exist_ok=True)
+    meta = None
+    if validation is not None:
+        meta = {
+            "created_at": f"{validation.created_at:%Y-%m-%d %H:%M} UTC",
+            "summary": validation.error_text(),
+        }
+    report = write_report(study, workload, cluster, args.out, meta)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = args.out / f"capacity-{stamp}.json"
-    out.write_text(
+    summary = args.out / f"capacity-{stamp}.json"
+    summary.write_text(
         json.dumps(
             {
-                "results": str(path),
-                "workers_per_pod": args.workers_per_pod,
-                "cpu_speed_ratio": args.cpu_speed_ratio,
-                "calibration": {k: vars(v) for k, v in calibration.items()},
-                "plans": {k: v.as_dict() for k, v in plans.items()},
-                "caveat": "extrapolated from a measured run with an M/M/c model; "
-                "not a production test",
+                "workload": workload.source,
+                "scenarios": [o.result.summary() for o in study.scenarios],
+                "costs": {k: v.as_dict() for k, v in study.costs.items()},
+                "halved_cpu_costs": {k: v.as_dict() for k, v in study.halved.items()},
+                "plans": {k: v.as_dict() for k, v in study.plans.items()},
+                "caveat": "modelled by a discrete-event simulation calibrated on this machine",
             },
             indent=2,
             default=str,
         ),
         encoding="utf-8",
     )
-    console.print(f"plan written to {out}")
+    console.print(f"report: {report.markdown}\nreport: {report.html}\nsummary: {summary}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.cpu_speed_ratio is not None and args.cpu_speed_ratio <= 0:
+        console.print("[red]error:[/] --cpu-speed-ratio must be > 0")
+        return 2
+    if args.validate and (
+        min(args.users, args.held_out_users) < 1 or args.duration <= 0 or args.warmup < 0
+    ):
+        console.print("[red]error:[/] --users/--held-out-users ≥ 1, --duration > 0, --warmup ≥ 0")
+        return 2
+    try:
+        assumptions = load_assumptions(args.assumptions)
+        if args.validate:
+            from simulation.capacity.validate_cli import run_validation
+
+            return run_validation(args, assumptions, console)
+        return simulate_all(args, assumptions)
+    except (
+        UsageError,
+        AssumptionsError,
+        PricesError,
+        CalibrationError,
+        ClusterSpecError,
+        ChartError,
+        HelmError,
+    ) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
 
 
 if __name__ == "__main__":

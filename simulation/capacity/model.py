@@ -1,4 +1,14 @@
-"""Size each service for a target throughput and check the pods against the node pool."""
+"""The steady-state analytic model: where the HPA settles for a constant load, and the p95 there.
+
+For a service with arrival rate λ and CPU demand D per request (÷ the prod/local speed ratio),
+the HPA's CPU metric is the pods' mean usage ÷ request, λD / (n × request); approached from below
+it settles at n = ceil(λD / (target × request)) (Kubernetes' ceil(current × ratio) with
+current × ratio = λD / (target × request)), within [min, max]. Each pod serves with `workers`
+event loops of at most one core (and its CPU limit), so the service is an M/M/c queue with
+c = n × workers and μ = speed / D; Erlang C gives the p95 wait, added to the measured route
+latency. The discrete-event simulation must agree with this where both apply (constant load,
+after the HPA settled): `agreement` compares them.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +16,9 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from simulation.capacity.calibration import ServiceCalibration
-from simulation.capacity.production import ServiceDeployment
-from simulation.capacity.queueing import utilisation, wait_quantile_s
-from simulation.k8s.topology import NodePool
+from simulation.capacity.cluster_spec import ClusterSpec, ServiceSpec
+from simulation.capacity.queueing import wait_quantile_s
+from simulation.capacity.workload import Workload
 
 MAX_REPLICAS_SEARCHED = 500
 
@@ -18,14 +27,14 @@ MAX_REPLICAS_SEARCHED = 500
 class ServicePlan:
     service: str
     arrival_rps: float
-    replicas_needed: int  # the fewest that meet the CPU target and the p95 objective
+    hpa_replicas: int  # where the HPA settles (CPU target), unbounded by its maximum
+    settled_replicas: int  # the same within [min, max]: what runs
     hpa_min: int
     hpa_max: int
     fits_hpa: bool
-    utilisation: float  # at replicas_needed
-    p95_ms: float  # modelled, at replicas_needed
-    p95_at_hpa_max_ms: float
-    cpu_request_m: int  # for replicas_needed pods
+    cpu_utilisation: float  # of the request, at settled_replicas
+    wait_p95_ms: float  # queueing at settled_replicas (inf when saturated)
+    replicas_for_objective: int  # the fewest that keep the route p95 within the objective
 
 
 @dataclass(frozen=True)
@@ -33,8 +42,8 @@ class CapacityPlan:
     target_rps: float
     p95_objective_ms: float
     services: list[ServicePlan]
-    pool_cpu_m_max: int  # application pool allocatable at its maximum node count
-    pool_cpu_m_zone_loss: int  # the same after the largest zone is lost
+    pool_cpu_m_max: int
+    pool_cpu_m_zone_loss: int
     cpu_requested_m: int
 
     @property
@@ -59,66 +68,71 @@ class CapacityPlan:
         return out
 
 
-def p95_ms(cal: ServiceCalibration, replicas: int, rate: float, speed: float) -> float:
-    """Modelled p95: the run's no-queue p95 scaled by CPU speed, plus the p95 queueing wait."""
-    service_rate = speed / cal.demand_s
-    wait = wait_quantile_s(replicas * cal.workers_per_replica, rate, service_rate, 0.95)
-    return math.inf if math.isinf(wait) else cal.base_p95_ms / speed + wait * 1000
+def service_wait_p95_ms(spec: ServiceSpec, replicas: int, rate: float, demand_s: float) -> float:
+    servers = replicas * spec.workers
+    mu = min(spec.api_cores / spec.workers, 1.0) / demand_s
+    wait = wait_quantile_s(servers, rate, mu, 0.95)
+    return math.inf if math.isinf(wait) else wait * 1000
 
 
 def size_service(
-    cal: ServiceCalibration,
-    deployment: ServiceDeployment,
+    spec: ServiceSpec,
     rate: float,
+    demand_s: float,
+    route_p95_ms: float,
     p95_objective_ms: float,
-    speed: float = 1.0,
 ) -> ServicePlan:
-    service_rate = speed / cal.demand_s
-    workers = cal.workers_per_replica
-    needed = deployment.hpa_min
+    """`demand_s` already divided by the speed ratio; `route_p95_ms` the measured route p95."""
+    target = next((m.utilisation for m in spec.hpa.metrics if m.resource == "cpu"), 1.0)
+    request = spec.cpu_request_m / 1000
+    hpa = max(spec.hpa.min_replicas, math.ceil(rate * demand_s / (target * request) - 1e-9))
+    settled = min(hpa, spec.hpa.max_replicas)
+    needed = spec.hpa.min_replicas
     while needed < MAX_REPLICAS_SEARCHED:
-        util = utilisation(needed * workers, rate, service_rate)
-        if util <= deployment.cpu_target and p95_ms(cal, needed, rate, speed) <= p95_objective_ms:
+        wait = service_wait_p95_ms(spec, needed, rate, demand_s)
+        if route_p95_ms + wait <= p95_objective_ms:
             break
         needed += 1
     return ServicePlan(
-        service=cal.service,
+        service=spec.name,
         arrival_rps=rate,
-        replicas_needed=needed,
-        hpa_min=deployment.hpa_min,
-        hpa_max=deployment.hpa_max,
-        fits_hpa=needed <= deployment.hpa_max,
-        utilisation=utilisation(needed * workers, rate, service_rate),
-        p95_ms=p95_ms(cal, needed, rate, speed),
-        p95_at_hpa_max_ms=p95_ms(cal, deployment.hpa_max, rate, speed),
-        cpu_request_m=needed * deployment.cpu_request_m,
+        hpa_replicas=hpa,
+        settled_replicas=settled,
+        hpa_min=spec.hpa.min_replicas,
+        hpa_max=spec.hpa.max_replicas,
+        fits_hpa=hpa <= spec.hpa.max_replicas,
+        cpu_utilisation=rate * demand_s / (settled * request),
+        wait_p95_ms=service_wait_p95_ms(spec, settled, rate, demand_s),
+        replicas_for_objective=needed,
     )
 
 
 def plan(
-    calibration: dict[str, ServiceCalibration],
-    deployments: dict[str, ServiceDeployment],
-    pool: NodePool,
+    workload: Workload,
+    cluster: ClusterSpec,
     target_rps: float,
     p95_objective_ms: float,
     speed: float = 1.0,
 ) -> CapacityPlan:
-    services = [
-        size_service(cal, deployments[name], target_rps * cal.share, p95_objective_ms, speed)
-        for name, cal in calibration.items()
-        if name in deployments
-    ]
-    # Services the run did not exercise still run their minimum replicas.
-    idle = [d for name, d in deployments.items() if name not in calibration]
-    requested = sum(s.cpu_request_m for s in services) + sum(
-        d.hpa_min * d.cpu_request_m for d in idle
-    )
-    max_nodes = pool.max_count
+    services = []
+    requested = 0
+    for name, spec in cluster.services.items():
+        share = workload.service_share(name)
+        demand = workload.service_demand_s.get(name, 0.0) / speed
+        if share <= 0 or demand <= 0:
+            requested += spec.hpa.min_replicas * spec.cpu_request_m
+            continue
+        routes = [r for r in workload.routes if r.service == name]
+        worst = max(r.p95_ms for r in routes)
+        result = size_service(spec, target_rps * share, demand, worst, p95_objective_ms)
+        services.append(result)
+        requested += result.settled_replicas * spec.cpu_request_m
+    pool = cluster.pool
     return CapacityPlan(
         target_rps=target_rps,
         p95_objective_ms=p95_objective_ms,
         services=services,
-        pool_cpu_m_max=pool.total(max_nodes).cpu_m,
-        pool_cpu_m_zone_loss=pool.total(pool.nodes_after_zone_loss(max_nodes)).cpu_m,
+        pool_cpu_m_max=pool.total(pool.max_count).cpu_m,
+        pool_cpu_m_zone_loss=pool.total(pool.nodes_after_zone_loss(pool.max_count)).cpu_m,
         cpu_requested_m=requested,
     )

@@ -1,20 +1,22 @@
-"""The capacity model: Erlang C against known values, sizing, and the CLI on a synthetic run."""
+"""The capacity model's steady-state side (Erlang C, the HPA's fixed point, the pool check) and
+its command line: a clear error without a run, a report from a calibrated run."""
 
 from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from runs.results import EndpointStats, LoadResults, ServiceUsage
-from simulation.capacity.__main__ import main
-from simulation.capacity.calibration import calibrate, service_of
+from simulation.capacity import __main__ as cli
+from simulation.capacity.cluster_spec import ClusterSpec, prod_cluster
 from simulation.capacity.model import plan, size_service
-from simulation.capacity.production import application_pool, deployments, prod_values
 from simulation.capacity.queueing import erlang_c, wait_quantile_s
+from simulation.capacity.study import ScenarioOutcome, Study, checks, simulate
+from tests.simulation.capacity.conftest import synthetic_workload
+from tests.simulation.capacity.test_des import constant
+from tests.simulation.capacity.test_workload import measured
 
 
 def test_erlang_c_known_values() -> None:
@@ -31,94 +33,65 @@ def test_wait_quantile_matches_mm1_closed_form() -> None:
     assert wait_quantile_s(4, 1, 10, 0.95) == 0.0  # almost nobody waits
 
 
-def _endpoint(name: str, requests: int, median: float, p95: float) -> EndpointStats:
-    return EndpointStats(
-        method="GET",
-        name=name,
-        requests=requests,
-        failures=0,
-        mean_ms=median,
-        min_ms=1,
-        max_ms=p95 * 2,
-        median_ms=median,
-        percentiles_ms={"50": median, "95": p95},
-        rps=requests / 60,
-        failures_per_s=0,
-    )
+@pytest.fixture(scope="module")
+def cluster() -> ClusterSpec:
+    return prod_cluster()
 
 
-def _results(with_cpu: bool = True) -> LoadResults:
-    start = datetime(2026, 11, 22, tzinfo=UTC)
-    endpoints = [
-        _endpoint("GET /api/locations/places/nearby", 60_000, 8, 20),
-        _endpoint("GET /api/users/me", 30_000, 6, 15),
-        _endpoint("POST /api/trips", 10_000, 12, 30),
-    ]
-    return LoadResults(
-        profile="prod",
-        platform="local",
-        users=50,
-        duration_s=60,
-        started_at=start,
-        ended_at=start + timedelta(seconds=60),
-        replicas={"user": 3, "trip": 3, "location": 2},
-        endpoints=endpoints,
-        totals=_endpoint("Aggregated", 100_000, 8, 25),
-        resource_usage={
-            "location": ServiceUsage(cpu_seconds=30.0, replicas=2),
-            "user": ServiceUsage(cpu_seconds=18.0, replicas=3),
-            "trip": ServiceUsage(cpu_seconds=12.0, replicas=3),
-        }
-        if with_cpu
-        else {},
-    )
+def test_the_hpa_settles_by_cpu_per_request_not_by_latency(cluster: ClusterSpec) -> None:
+    location = cluster.services["location"]  # 500m request, 70 % target, one worker
+    quiet = size_service(location, rate=50.0, demand_s=0.004, route_p95_ms=20,
+                         p95_objective_ms=200)  # fmt: skip
+    assert quiet.settled_replicas == location.hpa.min_replicas and quiet.fits_hpa
+    # 600 req/s × 4 ms = 2.4 cores; 2.4 / (0.7 × 0.5) = 6.9 → 7 pods.
+    busy = size_service(location, 600.0, 0.004, 20, 200)
+    assert busy.hpa_replicas == 7
+    assert busy.cpu_utilisation == pytest.approx(2.4 / (7 * 0.5))
+    flood = size_service(location, 6000.0, 0.004, 20, 200)
+    assert not flood.fits_hpa and flood.settled_replicas == location.hpa.max_replicas
+    assert math.isinf(flood.wait_p95_ms)  # 10 single-core pods cannot serve 24 cores of work
 
 
-def test_service_of_maps_route_prefixes() -> None:
-    assert service_of("GET /api/locations/places/nearby") == "location"
-    assert service_of("POST /api/trips/[id]/schedules") == "trip"
-    assert service_of("ai_generation") is None
-
-
-def test_calibration_uses_measured_cpu_per_request() -> None:
-    cal = calibrate(_results())
-    assert cal["location"].demand_s == pytest.approx(30 / 60_000)
-    assert cal["location"].share == pytest.approx(0.6)
-    assert cal["location"].demand_source == "measured cpu"
-    fallback = calibrate(_results(with_cpu=False))
-    assert fallback["user"].demand_source == "upper bound from latency"
-
-
-def test_more_load_needs_more_replicas_and_saturation_is_reported() -> None:
-    cal = calibrate(_results())["location"]
-    dep = deployments(prod_values())["location"]
-    small = size_service(cal, dep, rate=100, p95_objective_ms=200)
-    big = size_service(cal, dep, rate=20_000, p95_objective_ms=200)
-    assert small.replicas_needed == dep.hpa_min and small.fits_hpa
-    assert big.replicas_needed > dep.hpa_max and not big.fits_hpa
-    assert big.utilisation <= dep.cpu_target
-
-
-def test_plan_checks_the_application_pool() -> None:
-    deps = deployments(prod_values())
-    pool = application_pool("prod")
-    result = plan(calibrate(_results()), deps, pool, 1000, 200)
+def test_plan_checks_the_application_pool(cluster: ClusterSpec) -> None:
+    result = plan(synthetic_workload(), cluster, 1000.0, 200.0)
     assert result.pool_cpu_m_zone_loss < result.pool_cpu_m_max
     # SPEC.md › Compute prod v2: 20 × D8s_v3 at most; allocatable is below 160 vCPU.
     assert result.pool_cpu_m_max < 160_000
     assert {s.service for s in result.services} == {"user", "trip", "location"}
-
-
-def test_cli_writes_a_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = _results().save(tmp_path / "results.json")
-    assert main(["--results", str(path), "--out", str(tmp_path / "out")]) == 0
-    written = json.loads(next((tmp_path / "out").glob("capacity-*.json")).read_text())
-    assert set(written["plans"]) == {"phase 1", "phase 2", "phase 3"}
-    assert "phase 1" in capsys.readouterr().out
+    assert result.fits_hpa and result.fits_pool
 
 
 def test_cli_without_a_run_is_a_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--results", str(tmp_path / "none.json")]) == 2
+    assert cli.main(["--results", str(tmp_path / "none.json")]) == 2
     assert "no measured run" in capsys.readouterr().out
+
+
+def test_cli_reports_a_study_of_a_calibrated_run(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    cluster: ClusterSpec,
+) -> None:
+    path = measured().save(tmp_path / "results.json")
+
+    def quick_study(cluster: ClusterSpec, workload: object, assumptions: object,
+                    prices: object, **_: object) -> Study:  # fmt: skip
+        # One short scenario instead of all of them (the full study takes half a minute).
+        shape = constant(200.0, hold_s=300.0)
+        result = simulate(cluster, workload, assumptions, shape)  # type: ignore[arg-type]
+        return Study(scenarios=[ScenarioOutcome(result, shape.phase, checks(result, shape.phase))])
+
+    monkeypatch.setattr(cli, "run_study", quick_study)
+    monkeypatch.setattr(cli, "load_validation", lambda: None)
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "scenarios (modelled)" in printed
+    summary = json.loads(next(out.glob("capacity-*.json")).read_text())
+    assert summary["scenarios"][0]["name"] == "prod: 200"
+    markdown = (out / "capacity.md").read_text()
+    assert "Modelled, not measured" in markdown
+    assert "no validation has been run on this machine" in markdown
+    assert (out / "capacity.html").read_text().count("data:image/png;base64,") == 2

@@ -1,0 +1,161 @@
+"""Calibration from a measured step, the operational laws' residuals, the rendered prod chart as
+the simulation reads it, and the price table's monthly cost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from runs.results import (
+    CustomMetric,
+    EndpointStats,
+    LoadResults,
+    Sample,
+    ServiceUsage,
+    TimePoint,
+)
+from simulation.capacity.calibration import CalibrationError
+from simulation.capacity.cluster_spec import ClusterSpec, cluster_from_documents, millicores
+from simulation.capacity.cost import PricesError, load_prices, monthly_cost
+from simulation.capacity.laws import check_laws
+from simulation.capacity.loadshapes import phase_of, phases
+from simulation.capacity.localfit import background_cores, measured_figures
+from simulation.capacity.study import simulate
+from simulation.capacity.workload import StepExtras, Workload, calibrate_workload
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def endpoint(name: str, requests: int, mean: float, method: str = "GET") -> EndpointStats:
+    return EndpointStats(
+        method=method, name=name, requests=requests, failures=0, mean_ms=mean, min_ms=1,
+        max_ms=mean * 8, median_ms=mean, percentiles_ms={"50": mean, "95": mean * 3},
+        p95_ms=mean * 3, rps=requests / 100, failures_per_s=0, histogram={int(mean): requests},
+    )  # fmt: skip
+
+
+def measured(cpu: dict[str, float] | None = None) -> LoadResults:
+    endpoints = [
+        endpoint("/api/locations/places/nearby", 3000, 10.0),
+        endpoint("/api/locations/places/[id]", 1000, 5.0),
+        endpoint("/api/users/me", 1000, 6.0),
+        endpoint("/api/trips/[id]/schedules", 100, 20.0, method="POST"),
+    ]
+    usage = cpu or {"location": 14.0, "user": 3.0, "trip": 1.0, "ai": 25.0, "nginx": 2.0,
+                    "postgresql": 4.0, "redis": 1.0, "prometheus": 3.0}  # fmt: skip
+    return LoadResults(
+        profile="prod", platform="local", users=40, duration_s=100, started_at=T0,
+        ended_at=T0 + timedelta(seconds=100), replicas={"location": 2, "user": 3},
+        endpoints=endpoints, totals=endpoint("Aggregated", 5100, 8.6),
+        timeseries=[TimePoint(timestamp=T0 + timedelta(seconds=i), users=40, rps=51,
+                              failures_per_s=0, requests_total=51 * i, failures_total=0)
+                    for i in range(100)],
+        resource_usage={k: ServiceUsage(cpu_seconds=v, replicas=2, max_rss_mb=100.0)
+                        for k, v in usage.items()},
+        custom_metrics={
+            "ai_generation": CustomMetric(name="ai_generation", samples=[
+                Sample(timestamp=T0, value=1200.0 + i, ok=True) for i in range(25)]),
+            "cache_hit_ratio": CustomMetric(name="cache_hit_ratio", unit="ratio", samples=[
+                Sample(timestamp=T0, value=0.9), Sample(timestamp=T0, value=0.8)]),
+        },
+    )  # fmt: skip
+
+
+def test_calibration_reads_demand_mix_generations_and_cache() -> None:
+    extras = StepExtras(loadgen_cpu_s=5.1, machine_busy_cores=0.65,
+                        db_busy_connections={"location": 0.4})  # fmt: skip
+    w = calibrate_workload(measured(), extras, "r.json")
+    assert w.service_demand_s["location"] == pytest.approx(14.0 / 4000)
+    nearby = next(r for r in w.routes if r.name == "GET /api/locations/places/nearby")
+    place = next(r for r in w.routes if r.name == "GET /api/locations/places/[id]")
+    # Apportioned by mean response time within the service, the service total preserved.
+    assert nearby.demand_s == pytest.approx(2 * place.demand_s)
+    assert 3000 * nearby.demand_s + 1000 * place.demand_s == pytest.approx(14.0)
+    assert nearby.share == pytest.approx(3000 / 5100)
+    assert w.dependency_demand_s == pytest.approx(
+        {"nginx": 2 / 5100, "postgresql": 4 / 5100, "redis": 1 / 5100}
+    )
+    assert w.generations_per_request == pytest.approx(25 / 5100)
+    assert w.generation_cpu_s == pytest.approx(1.0)
+    assert w.cache_hit_ratio == pytest.approx(0.85)
+    assert w.loadgen_demand_s == pytest.approx(0.001)
+    # Little's law on the pool: busy connections / the service's rate.
+    assert w.db_hold_s["location"] == pytest.approx(0.4 / 40.0)
+    # Closed loop: Z = N / X − R = 40 / 51 − R.
+    assert w.think_s == pytest.approx(40 / 51 - sum(r.share * r.mean_ms for r in w.routes) / 1000)
+    assert Workload.from_dict(w.to_dict()) == w
+    assert w.scaled(0.5).service_demand_s["location"] == pytest.approx(14.0 / 8000)
+
+
+def test_a_run_without_cpu_figures_cannot_calibrate() -> None:
+    with pytest.raises(CalibrationError, match="no CPU per service"):
+        calibrate_workload(measured(cpu={}).model_copy(update={"resource_usage": {}}))
+
+
+def test_laws_and_figures_of_a_step() -> None:
+    extras = StepExtras(loadgen_cpu_s=5.1, machine_busy_cores=0.65, in_flight={"location": 0.3},
+                        server_requests={"location": 4100.0})  # fmt: skip
+    results = measured()
+    w = calibrate_workload(results, extras)
+    checks = {
+        c.law.split(" ")[0] + c.scope: c for c in check_laws("calibration", results, extras, w)
+    }
+    assert checks["utilisationcalibration: location"].residual == pytest.approx(0.0)
+    little = checks["Little:calibration"]
+    assert little.residual == pytest.approx(0.0, abs=1e-9)  # Z was fitted on this very step
+    assert checks["flowcalibration: location"].residual == pytest.approx(100 / 4000)
+    figures = measured_figures(results, extras)
+    assert figures["throughput"] == pytest.approx(51.0)
+    assert figures["utilisation"] == pytest.approx((14 + 3 + 1 + 25) / 100)
+    # Background: busy cores not explained by the request path and the load generator.
+    assert background_cores(results, extras) == pytest.approx(0.65 - (50.0 + 5.1) / 100)
+
+
+def test_the_rendered_chart_gives_every_figure_the_simulation_needs(cluster: ClusterSpec) -> None:
+    # SPEC.md › Autoscaling and disruption (prod): HPA min–max and CPU targets per service.
+    hpa = {n: (s.hpa.min_replicas, s.hpa.max_replicas) for n, s in cluster.services.items()}
+    assert hpa == {"user": (3, 10), "trip": (3, 15), "ai": (2, 8), "location": (2, 10)}
+    assert cluster.services["ai"].hpa.metrics[0].utilisation == pytest.approx(0.8)
+    assert cluster.services["trip"].cpu_request_m == 1000
+    assert cluster.services["ai"].generation_slots >= 1
+    assert all(s.hard_anti_affinity for s in cluster.services.values())
+    assert cluster.pool.min_count == 6 and cluster.pool.max_count == 20
+    assert millicores("1.5") == 1500 and millicores("250m") == 250
+
+
+def test_a_chart_without_its_configmap_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="ConfigMap with TRIPGEN_PROFILE"):
+        cluster_from_documents([])
+
+
+def test_phases_come_from_the_sla_specs() -> None:
+    assert [(p.spec, p.tps) for p in phases()] == [
+        ("prod", 1000.0), ("phase2", 5000.0), ("phase3", 10000.0)
+    ]  # fmt: skip
+    assert phase_of("prod").users == 50_000
+
+
+def test_monthly_cost_from_node_hours(
+    cluster: ClusterSpec, workload: Workload, assumptions: object, tmp_path: Path
+) -> None:
+    prices = load_prices()
+    # 001 §11.1.1: D8s_v3 × 6 = $2,400 → $400 a node-month; its managed services add up to
+    # $3,100 (the table's items sum to $5,500, not the $5,600 it states).
+    assert prices.node_price("Standard_D8s_v3") == 400
+    assert sum(prices.managed_for("phase2").values()) == 3100
+    from simulation.capacity.loadshapes import LoadShape
+
+    flat = LoadShape(name="flat", duration_s=3600.0, times_s=(0.0, 3600.0), rps=(10.0, 10.0),
+                     judged_from_s=0.0, phase=phase_of("prod"))  # fmt: skip
+    result = simulate(cluster, workload, assumptions, flat)  # type: ignore[arg-type]
+    cost = monthly_cost(result, cluster, prices, "prod")
+    assert cost.app_nodes_mean == pytest.approx(6.0)  # the pool's minimum all hour
+    assert cost.app_nodes_cost == pytest.approx(2400.0)
+    assert cost.system_nodes_cost == pytest.approx(3 * 200.0)  # 3 × D4s_v3 system pool
+    assert cost.total == pytest.approx(2400 + 600 + 3100)
+    assert cost.verdict == "over budget"  # $6,100 > $5,600: the seed's table omits the system pool
+    (tmp_path / "p.yaml").write_text("hours_per_month: 0\n")
+    with pytest.raises(PricesError):
+        load_prices(tmp_path / "p.yaml")
