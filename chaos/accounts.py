@@ -126,3 +126,56 @@ def forget_token(run_dir: Path, name: str) -> None:
     """Drop a cached token (after a 401), so the next `account` call logs in again."""
     with _lock:
         _tokens.pop((str(run_dir), name), None)
+
+
+# SPEC.md (002): 100 requests/min per user. The API counts fixed minutes; spending at most this
+# many in any rolling 60 s keeps every fixed minute under the limit with room for a retry.
+PER_MINUTE_BUDGET = 80
+WINDOW_S = 60.0
+
+
+class AccountPool:
+    """Accounts `<prefix>-1`, `<prefix>-2`, … for one kind of traffic of one experiment, each
+    handed out only while it has spent fewer than `per_minute` requests in the last minute;
+    a new account is registered when all are at their budget. So no experiment's traffic is
+    ever refused with 429 however fast its probes poll, and experiments never share one."""
+
+    def __init__(
+        self, base_url: str, run_dir: Path, prefix: str, per_minute: int = PER_MINUTE_BUDGET
+    ) -> None:
+        self.base_url = base_url
+        self.run_dir = run_dir
+        self.prefix = prefix
+        self.per_minute = per_minute
+        self._spent: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self) -> Account:
+        """An account with budget left; the request about to be made is charged to it."""
+        with self._lock:
+            now = time.monotonic()
+            for name, times in self._spent.items():
+                times[:] = [t for t in times if now - t < WINDOW_S]
+                if len(times) < self.per_minute:
+                    times.append(now)
+                    return account(self.base_url, self.run_dir, name)
+            name = f"{self.prefix}-{len(self._spent) + 1}"
+            self._spent[name] = [now]
+        return account(self.base_url, self.run_dir, name)
+
+    @property
+    def accounts(self) -> int:
+        return len(self._spent)
+
+
+_pools: dict[tuple[str, str], AccountPool] = {}
+
+
+def pool(base_url: str, run_dir: Path, prefix: str) -> AccountPool:
+    """The run's pool called `prefix` (shared by every probe of the process that asks)."""
+    key = (str(run_dir), prefix)
+    with _lock:
+        found = _pools.get(key)
+        if found is None or found.base_url != base_url:
+            found = _pools[key] = AccountPool(base_url, run_dir, prefix)
+        return found

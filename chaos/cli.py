@@ -8,8 +8,9 @@
                             chaos LLM endpoint), and take it down afterwards
     --no-load               no background traffic (the caller drives the load)
 
-Prints one row per experiment: steady-state hypothesis before/after, verdict, recovery times.
-Exits 1 when a hypothesis fails or an experiment errors, 2 on a usage or deployment problem.
+Prints one row per experiment: steady-state hypothesis before/after, verdict, recovery times,
+and the alerts it expected. Exits 1 when a hypothesis fails, an experiment errors, its fault was
+not injected or its alerts misbehaved (also under `all`), 2 on a usage or deployment problem.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def print_outcomes(outcomes: Sequence[ExperimentOutcome], run_folder: Path | Non
             f"{name}: {'never' if s is None else f'{s:.1f} s'}" for name, s in o.recoveries.items()
         )
         colour = {"held": "green", "not run": "yellow"}.get(o.verdict, "red")
-        notes = "\n".join(escape(n) for n in [*o.failed_probes, *o.failed_activities][:6])
+        notes = "\n".join(escape(n) for n in [*o.notes, *o.alert_notes][:8])
         table.add_row(
             o.name,
             _mark(o.hypothesis_before),

@@ -3,8 +3,9 @@ marks when the experiment began, and files its chaos events when it ends.
 
 * Steps for one platform only carry `"platforms": ["kind"]` (or `["local"]`); steps without it
   run everywhere. The platform is the configuration's, else the deployment's (state.json).
-* An experiment that cannot run on a platform says so in its `tripgen` extension
-  (`"platforms": ["local"]`); it is then interrupted with the reason instead of half-running.
+* An experiment that cannot run on a platform or profile says so in its `tripgen` extension
+  (`"platforms": ["local"]`, `"profiles": ["dev"]`); it is then interrupted with the reason
+  instead of half-running.
 * Probes measure "so far in this experiment" from the mark written here (`chaos.events`).
 """
 
@@ -45,18 +46,30 @@ def select_platform_steps(experiment: dict[str, Any], platform: str) -> None:
             experiment[section] = for_platform(experiment[section], platform)
 
 
+def not_here(declared: dict[str, Any], platform: str, profile: str) -> str | None:
+    """Why an experiment does not run on this platform/profile (its extension's `platforms`,
+    `profiles`), or None when it does."""
+    why = declared.get("why", "no equivalent fault there")
+    platforms = declared.get("platforms")
+    if platforms and platform not in platforms:
+        return f"not run on {platform}: runs on {', '.join(platforms)} ({why})"
+    profiles = declared.get("profiles")
+    if profiles and profile and profile not in profiles:
+        return f"not run on profile {profile}: runs on {', '.join(profiles)} ({why})"
+    return None
+
+
 def before_experiment_control(
     context: dict[str, Any], configuration: Configuration | None = None, **_: Any
 ) -> None:
     chaos = context_from(configuration)
-    supported = extension(context).get("platforms")
-    if supported and chaos.platform not in supported:
-        raise InterruptExecution(
-            f"{context.get('title')}: runs on {', '.join(supported)}, not {chaos.platform} "
-            f"({extension(context).get('why', 'no equivalent fault there')})"
-        )
+    why_not = not_here(extension(context), chaos.platform, chaos.profile)
+    if why_not:
+        raise InterruptExecution(f"{context.get('title')}: {why_not}")
     select_platform_steps(context, chaos.platform)
-    mark_experiment(chaos.run_dir, str(context.get("title", "")))
+    mark_experiment(
+        chaos.run_dir, str(context.get("title", "")), str(extension(context).get("experiment", ""))
+    )
     logger.info(
         "platform %s, profile %s, run folder %s", chaos.platform, chaos.profile, chaos.run_dir
     )

@@ -129,11 +129,23 @@ def finalize(run_dir: Path, results_path: Path | None = None) -> list[ChaosEvent
 # -- the experiment in progress ----------------------------------------------------------------
 
 
-def mark_experiment(run_dir: Path, title: str) -> datetime:
+def mark_experiment(run_dir: Path, title: str, name: str = "") -> datetime:
     """Record that `title` starts now: probes measure 'so far in this experiment' from here."""
     started = now()
-    _write_json(run_dir / EXPERIMENT_FILE, {"title": title, "started_at": started.isoformat()})
+    _write_json(
+        run_dir / EXPERIMENT_FILE,
+        {"title": title, "name": name, "started_at": started.isoformat()},
+    )
     return started
+
+
+def current_experiment(run_dir: Path) -> str:
+    """The name of the experiment in progress ("adhoc" for a probe run on its own): each
+    experiment's probes and writers use accounts of their own (chaos.accounts.pool)."""
+    path = run_dir / EXPERIMENT_FILE
+    if not path.exists():
+        return "adhoc"
+    return str(json.loads(path.read_text("utf-8")).get("name") or "adhoc")
 
 
 def experiment_started_at(run_dir: Path) -> datetime:

@@ -23,16 +23,27 @@ class ExperimentOutcome:
     findings: dict[str, Any] = field(default_factory=dict)  # method probe outputs, by step
     journal: Path | None = None
     duration_s: float = 0.0
+    # Faults the experiment declares (extension `injects`) of which no chaos event was recorded:
+    # the fault never happened, so nothing the hypothesis saw says anything about it.
+    not_injected: list[str] = field(default_factory=list)
+    # The alerts it expects to fire or to stay quiet, checked against Prometheus's ALERTS.
+    alert_problems: list[str] = field(default_factory=list)
+    alert_notes: list[str] = field(default_factory=list)
+    # Requests the API refused with 429: the harness's own traffic over the per-user limit.
+    rate_limited: int = 0
 
     @property
     def ok(self) -> bool:
-        """Completed, hypothesis held before and after, and every step ran."""
+        """Completed, the fault injected, hypothesis held before and after, every step ran,
+        and the alerts behaved as stated."""
         return (
             self.status == "completed"
             and not self.deviated
             and self.hypothesis_before is True
             and self.hypothesis_after is True
             and not self.failed_activities
+            and not self.not_injected
+            and not self.alert_problems
         )
 
     @property
@@ -41,9 +52,30 @@ class ExperimentOutcome:
             return "held"
         if self.status == "interrupted":
             return "not run"
+        if self.not_injected:
+            return "fault not injected"
         if self.deviated or self.hypothesis_before is False or self.hypothesis_after is False:
             return "deviated"
+        if self.alert_problems:
+            return "alerts wrong"
         return "error"
+
+    @property
+    def notes(self) -> list[str]:
+        """Everything a reader needs about why it is not `held`, most telling first."""
+        injected = [f"fault not injected: {name}" for name in self.not_injected]
+        limited = (
+            [f"{self.rate_limited} request(s) rate-limited (429) by the per-user limit: the "
+             "harness's traffic, not the fault's effect (excluded from availability)"]
+            if self.rate_limited else []
+        )  # fmt: skip
+        return [
+            *injected,
+            *self.failed_probes,
+            *self.failed_activities,
+            *self.alert_problems,
+            *limited,
+        ]
 
 
 def _steady(journal: dict[str, Any], phase: str) -> tuple[bool | None, list[str]]:
@@ -73,6 +105,18 @@ def _failed_steps(runs: list[dict[str, Any]] | None, where: str) -> list[str]:
     return failed
 
 
+def _rate_limited(journal: dict[str, Any]) -> int:
+    """429s the probes counted (their summaries' `rate_limited`), before, during and after."""
+    runs = list(journal.get("run") or [])
+    for phase in ("before", "after"):
+        runs += ((journal.get("steady_states") or {}).get(phase) or {}).get("probes", [])
+    return sum(
+        int(run["output"].get("rate_limited") or 0)
+        for run in runs
+        if isinstance(run.get("output"), dict)
+    )
+
+
 def from_journal(
     name: str,
     journal: dict[str, Any],
@@ -92,6 +136,7 @@ def from_journal(
     if status == "interrupted" and not problems:
         problems = []  # not run on this platform: the reason is in the journal's log
     return ExperimentOutcome(
+        rate_limited=_rate_limited(journal),
         name=name,
         title=str(journal.get("experiment", {}).get("title", name)),
         status=status,

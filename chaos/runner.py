@@ -20,6 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,13 @@ from typing import Any
 from chaoslib.experiment import run_experiment
 
 from chaos.context import RUNS_FOLDER, context_from
-from chaos.control import extension
+from chaos.control import extension, not_here
 from chaos.events import events_since, finalize, now
+from chaos.expectations import check_alerts, missing_injections
 from chaos.outcome import ExperimentOutcome, from_journal
+from chaos.providers.http import RATE_LIMITED
 from chaos.results import build_chaos_results
-from chaos.traffic import BackgroundTraffic
+from chaos.traffic import BackgroundTraffic, read_traffic
 from runs.folders import new_run_dir
 from runs.results import RESULTS_FILE
 from simulation.platforms.base import NotDeployed, PlatformError
@@ -48,6 +51,8 @@ ORDER = (
     "redis-outage",
     "dependency-latency",
     "postgresql-restart",
+    "postgresql-failover",
+    "redis-failover",
     "llm-failure-50",
 )
 WARM_UP_S = 3.0  # background traffic before the first hypothesis, so it has something to judge
@@ -100,8 +105,9 @@ def run_one(
     name: str, configuration: dict[str, Any], platform: str, folder: Path
 ) -> ExperimentOutcome:
     experiment = load_experiment(name)
-    supported = extension(experiment).get("platforms")
-    if supported and platform not in supported:
+    declared = extension(experiment)
+    why_not = not_here(declared, platform, str(configuration.get("profile", "")))
+    if why_not:
         return ExperimentOutcome(
             name=name,
             title=experiment["title"],
@@ -109,10 +115,7 @@ def run_one(
             deviated=False,
             hypothesis_before=None,
             hypothesis_after=None,
-            failed_activities=[
-                f"not run on {platform}: runs on {', '.join(supported)} "
-                f"({extension(experiment).get('why', '')})"
-            ],
+            failed_activities=[why_not],
         )
     started = now()
     settings = {"runtime": experiment.get("runtime", {})}  # as `chaos run` maps it
@@ -122,7 +125,32 @@ def run_one(
     finalize(folder)  # the control does it too; a run that crashed early leaves events open
     journal_path = folder / JOURNALS / f"{name}.json"
     journal_path.write_text(json.dumps(journal, indent=2, default=str), "utf-8")
-    return from_journal(name, journal, events_since(folder, started), journal_path)
+    events = events_since(folder, started)
+    outcome = from_journal(name, journal, events, journal_path)
+    if outcome.status == "interrupted":
+        return outcome  # not run here: nothing was meant to be injected
+    declared = extension(experiment)
+    alerts = check_alerts(
+        declared.get("alerts", {}),
+        sla=str(configuration.get("sla") or configuration["profile"]),
+        prometheus_url=_prometheus(configuration),
+        started=started,
+        ended=now(),
+    )
+    limited = sum(1 for r in read_traffic(folder, started) if r.status == RATE_LIMITED)
+    return replace(
+        outcome,
+        not_injected=missing_injections(declared.get("injects", []), events),
+        alert_problems=alerts.problems,
+        alert_notes=alerts.notes,
+        rate_limited=outcome.rate_limited + limited,
+    )
+
+
+def _prometheus(configuration: dict[str, Any]) -> str | None:
+    with contextlib.suppress(PlatformError):
+        return context_from(configuration).open_platform().endpoints().monitoring.get("prometheus")
+    return None
 
 
 def run_experiments(

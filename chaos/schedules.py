@@ -14,7 +14,7 @@ import httpx
 
 from chaos.accounts import Account
 
-POLL_S = 0.5  # polls count against the per-user rate limit
+POLL_S = 1.0  # polls count against the per-user limit (100/min): 60/min leaves room
 
 
 @dataclass(frozen=True)

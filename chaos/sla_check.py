@@ -1,18 +1,21 @@
 """`python -m chaos.sla_check` — `sla-check` with chaos windows: what `nox -s sla-check` runs.
 
-Without `--with-chaos` it is exactly `python -m scenarios.cli sla-check`. With it, the journeys
-and the steady prober run from before the first experiment until a cool-down after the last,
-and the report shades each fault's window. Chaos sits above the load and SLA packages, so the
-composition lives here and `scenarios` never imports `chaos`.
+Without `--with-chaos` it is `python -m scenarios.cli sla-check`. With it, the journeys and the
+steady prober run from before the first experiment until a cool-down after the last, and the
+report shades each fault's window. Either way, where the deployment runs Prometheus, the report
+shows which SLA alerts fired during the run and where an alert and the judge disagree. Chaos
+sits above the load and SLA packages, so the composition lives here and `scenarios` never
+imports `chaos`.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +27,13 @@ from scenarios.cli.deployment import Deployment
 from scenarios.cli.main import add_sla_check_arguments, run_command, validate
 from scenarios.cli.measured import LoadPlan, measured_run
 from scenarios.load.probe import ProbeTarget
+from scenarios.sla.alerts import record_alerts
 
 # How long a chaos run may last at most before the load is stopped regardless.
 CHAOS_BUDGET_S = 30 * 60.0
 # Load continues this long after the last experiment so recovery shows in the probes.
 CHAOS_COOLDOWN_S = 15.0
+ALERT_SETTLE_S = 3.0
 
 
 def run_with_chaos(
@@ -117,9 +122,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+Measure = Callable[[Deployment, LoadPlan, Path, Sequence[ProbeTarget]], LoadResults]
+
+
+def with_alerts(measure: Measure) -> Measure:
+    """`measure`, then which alerts the deployment's Prometheus saw during it
+    (`alerts.json`, shown by the report beside the judge's verdicts)."""
+
+    @functools.wraps(measure)
+    def measured(
+        deployment: Deployment, plan: LoadPlan, folder: Path, probes: Sequence[ProbeTarget]
+    ) -> LoadResults:
+        results = measure(deployment, plan, folder, probes)
+        # The rules evaluate every 2 s: let the last evaluation of the run land first.
+        time.sleep(ALERT_SETTLE_S)
+        record_alerts(
+            folder,
+            deployment.endpoints.monitoring.get("prometheus"),
+            results.started_at,
+            results.ended_at,
+        )
+        return results
+
+    return measured
+
+
 def sla_check(args: argparse.Namespace) -> int:
     if not args.with_chaos:
-        return cmd_sla_check(args, plain_measure)
+        return cmd_sla_check(args, with_alerts(plain_measure))
     experiments = args.experiment or ["all"]
 
     def measure(
@@ -127,7 +157,7 @@ def sla_check(args: argparse.Namespace) -> int:
     ) -> LoadResults:
         return run_with_chaos(deployment, plan, folder, probes, experiments)
 
-    return cmd_sla_check(args, measure)
+    return cmd_sla_check(args, with_alerts(measure))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,8 @@ from chaoslib.exceptions import ActivityFailed
 from chaos.context import Configuration, context_from
 from chaos.delay_proxy import PROXY_MARK, DelayProxy, Upstream
 from chaos.events import now, start_event, update_event
+from simulation.backing.binaries import ensure_tools
+from simulation.backing.errors import BinariesMissingError
 
 _proxies: dict[str, DelayProxy] = {}
 
@@ -35,9 +37,13 @@ def _comment(port: int) -> str:
 
 
 def _iptables(*args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("iptables")
-    if binary is None:
-        raise ActivityFailed("iptables is not installed (Debian: apt-get install iptables)")
+    try:
+        # As root the harness installs it (Debian `iptables`), like every other part it runs.
+        binary = shutil.which("iptables") or str(
+            ensure_tools(["iptables"], why="the dependency-latency experiment")["iptables"]
+        )
+    except BinariesMissingError as exc:
+        raise ActivityFailed(f"cannot inject latency: {exc}") from exc
     return subprocess.run(
         [binary, "-w", "5", "-t", "nat", *args],
         capture_output=True,
@@ -73,6 +79,11 @@ def _add_rules(port: int, proxy_port: int) -> None:
         if done.returncode != 0:
             _delete_rules(port)
             raise ActivityFailed(f"iptables refused the redirect: {done.stderr.strip()}")
+
+
+def _rules_in_place(port: int) -> bool:
+    listing = _iptables("-S", "OUTPUT").stdout
+    return sum(_comment(port) in line for line in listing.splitlines()) == 2
 
 
 def _delete_rules(port: int) -> int:
@@ -130,19 +141,27 @@ def inject_latency(
     upstream = _address(url)
     proxy = DelayProxy(upstream, delay_ms / 1000.0).start()
     _proxies[dependency] = proxy
-    name = f"dependency-latency/{dependency}"
-    start_event(
-        context.run_dir,
-        name,
-        {"dependency": dependency, "delay_ms_each_way": delay_ms, "proxy_port": proxy.port},
-    )
     try:
         _add_rules(upstream.port, proxy.port)
         dropped = drop_connections(dependency, url)
     except BaseException:
-        remove_latency(dependency, configuration)
+        with contextlib.suppress(ActivityFailed):  # undo what got in; the cause is raised
+            remove_latency(dependency, configuration)
         raise
-    update_event(context.run_dir, name, details={"connections_rerouted": dropped})
+    if proxy.port == 0 or not _rules_in_place(upstream.port):
+        remove_latency(dependency, configuration)
+        raise ActivityFailed(f"the redirect to the delay proxy for {dependency} is not in place")
+    # Only now is the fault real: the event (and so the experiment's claim) starts here.
+    start_event(
+        context.run_dir,
+        f"dependency-latency/{dependency}",
+        {
+            "dependency": dependency,
+            "delay_ms_each_way": delay_ms,
+            "proxy_port": proxy.port,
+            "connections_rerouted": dropped,
+        },
+    )
     return {"dependency": dependency, "proxy_port": proxy.port, "connections_rerouted": dropped}
 
 

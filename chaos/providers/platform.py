@@ -7,10 +7,14 @@ experiments use them wherever the platform has no chaostoolkit-kubernetes equiva
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
+from chaoslib.exceptions import ActivityFailed
+
 from chaos.context import Configuration, context_from
-from chaos.events import now, start_event, update_event
+from chaos.events import now, open_event, start_event, update_event
+from simulation.platforms.base import HighAvailability, Platform, PlatformError
 
 
 def ready_replicas(configuration: Configuration | None, service: str) -> int:
@@ -39,24 +43,87 @@ def kill_replica(service: str, configuration: Configuration | None = None) -> di
     return details
 
 
+PRIMARIES = "primaries"  # the zone of the PostgreSQL primary, whichever that is now
+
+
+def _primaries(platform: Platform) -> dict[str, str | None]:
+    if not isinstance(platform, HighAvailability):
+        return {}
+    with contextlib.suppress(PlatformError):
+        return platform.primaries()
+    return {}
+
+
+def _resolve_zone(zone: str, platform: Platform) -> str:
+    """`primaries` → the zone the PostgreSQL primary is in now (local prod-sim), so an outage
+    of it fails both data stores over; any other zone as given."""
+    if zone != PRIMARIES:
+        return zone
+    member = _primaries(platform).get("postgresql")
+    for dependency in platform.status().dependencies:
+        if dependency.name == member and dependency.zone:
+            return dependency.zone
+    raise ActivityFailed("zone 'primaries' needs data stores with a primary (prod-sim)")
+
+
+def _outage_zone(run_dir: Path, zone: str) -> str:
+    """The zone an outage named `zone` actually took out (recorded when it was injected)."""
+    if zone != PRIMARIES:
+        return zone
+    with contextlib.suppress(LookupError):
+        return str(open_event(run_dir, f"zone-outage/{zone}").details["zone"])
+    raise ActivityFailed("no outage of the primaries' zone is open")
+
+
 def zone_outage(zone: str, configuration: Configuration | None = None) -> dict[str, Any]:
-    """Take every replica in `zone` out of service (local: stop its processes)."""
+    """Take every replica in `zone` out of service (local: stop its processes) and, with data
+    stores that fail over, the zone's members too. `zone: primaries` picks the zone of the
+    PostgreSQL primary. The event records what was primary before."""
     context = context_from(configuration)
-    event = start_event(context.run_dir, f"zone-outage/{zone}", {"zone": zone})
-    hit = context.open_platform().zone_outage(zone)
+    platform = context.open_platform()
+    actual = _resolve_zone(zone, platform)
+    before = _primaries(platform)
+    event = start_event(
+        context.run_dir, f"zone-outage/{zone}", {"zone": actual, "primaries_before": before}
+    )
+    members = {d.name: d.zone for d in platform.status().dependencies}
+    # A primary in the lost zone is a failover too, judged by its own target (SPEC.md: PG
+    # < 30 s, Redis < 60 s): an event each, opened as the zone goes (its members are killed
+    # first), recovered by the failover probes.
+    lost = {dep: m for dep, m in before.items() if m and members.get(m) == actual}
+    for dependency, member in lost.items():
+        start_event(
+            context.run_dir,
+            f"{dependency}-failover",
+            {"member": member, "zone": actual, "cause": event.name},
+        )
+    hit = platform.zone_outage(actual)
+    for dependency in lost:
+        update_event(context.run_dir, f"{dependency}-failover", ended_at=now())
     update_event(context.run_dir, event.name, details={"hit": hit})
-    return {"zone": zone, "hit": hit}
+    return {"zone": actual, "hit": hit, "primaries_before": before, "failing_over": lost}
 
 
 def restore_zone(zone: str, configuration: Configuration | None = None) -> dict[str, Any]:
-    """Bring the zone back; the platform returns once its replicas are ready again, which is
-    when the steady state (every replica serving) holds again."""
+    """Bring the zone back; the platform returns once its replicas are ready again (and its
+    data-store members have rejoined), which is when the steady state holds again. Records
+    what moved where: the primaries before the outage and after it."""
     context = context_from(configuration)
     name = f"zone-outage/{zone}"
+    actual = _outage_zone(context.run_dir, zone)
     update_event(context.run_dir, name, ended_at=now())
-    restored = context.open_platform().restore(zone)
-    update_event(context.run_dir, name, recovered_at=now(), details={"restored": restored})
-    return {"zone": zone, "restored": restored}
+    platform = context.open_platform()
+    restored = platform.restore(actual)
+    after = _primaries(platform)
+    before = open_event(context.run_dir, name).details.get("primaries_before", {})
+    moved = {dep: f"{before.get(dep)} → {after.get(dep)}" for dep in after}
+    update_event(
+        context.run_dir,
+        name,
+        recovered_at=now(),
+        details={"restored": restored, "primaries_after": after, "moved": moved},
+    )
+    return {"zone": actual, "restored": restored, "moved": moved}
 
 
 def stop_dependency(
@@ -103,18 +170,24 @@ def ensure_dependency_running(
 
 
 def ensure_zone_restored(zone: str, configuration: Configuration | None = None) -> dict[str, Any]:
-    """Rollback: restore the zone unless its replicas are all running again."""
+    """Rollback: restore the zone unless its replicas (and data-store members) all run."""
     context = context_from(configuration)
     platform = context.open_platform()
+    actual = zone
+    with contextlib.suppress(ActivityFailed):  # nothing open: the outage never began
+        actual = _outage_zone(context.run_dir, zone)
+    if actual == PRIMARIES:
+        return {"zone": zone, "action": "none: no outage was injected"}
     status = platform.status()
-    label = status_zone_label(zone, [r.zone for r in status.replicas])
+    label = status_zone_label(actual, [r.zone for r in status.replicas])
     down = [r.replica for r in status.replicas if r.zone == label and not r.ready]
+    down += [d.name for d in status.dependencies if d.zone == label and d.state != "RUNNING"]
     if not down:
-        return {"zone": zone, "action": "none: every replica is ready"}
-    restored = platform.restore(zone)
+        return {"zone": actual, "action": "none: everything in it runs"}
+    restored = platform.restore(actual)
     with contextlib.suppress(LookupError):
         update_event(context.run_dir, f"zone-outage/{zone}", ended_at=now())
-    return {"zone": zone, "action": "restored", "restored": restored}
+    return {"zone": actual, "action": "restored", "restored": restored}
 
 
 def status_zone_label(zone: str, labels: list[str]) -> str:

@@ -16,10 +16,9 @@ from typing import Any
 
 import httpx
 
-from chaos.accounts import account
 from chaos.context import Configuration, context_from
 from chaos.events import events_since, experiment_started_at, now, open_event, update_event
-from chaos.providers.http import PROBE_ACCOUNT
+from chaos.providers.http import RATE_LIMITED, probe_pool
 from chaos.traffic import KEY_ROUTES, request_once
 
 POLL_S = 0.25
@@ -88,15 +87,18 @@ def wait_serving(
     recovered when the first of them was sent."""
     context = context_from(configuration)
     opened = open_event(context.run_dir, event)
-    user = account(context.base_url, context.run_dir, PROBE_ACCOUNT)
+    accounts = probe_pool(configuration)
     streak: list[datetime] = []
     with httpx.Client(base_url=context.base_url, timeout=5.0) as client:
         index = 0
 
         def serving() -> bool:
             nonlocal index
-            result = request_once(client, KEY_ROUTES[index % len(KEY_ROUTES)], user.headers)
+            route = KEY_ROUTES[index % len(KEY_ROUTES)]
+            result = request_once(client, route, accounts.take().headers)
             index += 1
+            if result.status == RATE_LIMITED:
+                return False  # says nothing about the fault; the pool keeps this rare
             if result.ok:
                 streak.append(result.timestamp)
             else:

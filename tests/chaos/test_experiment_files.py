@@ -11,14 +11,17 @@ from typing import Any
 import pytest
 from chaoslib.experiment import ensure_experiment_is_valid
 
-from chaos.control import select_platform_steps
+from chaos.control import extension, select_platform_steps
 from chaos.runner import available_experiments, load_experiment
+from runs.spec import load_spec
 
-ISSUE_8 = {
+EXPERIMENTS = {
     "kill-replica",
     "zone-outage",
     "redis-outage",
     "postgresql-restart",
+    "postgresql-failover",
+    "redis-failover",
     "llm-failure-50",
     "poison-messages",
     "dependency-latency",
@@ -31,11 +34,11 @@ def _activities(experiment: dict[str, Any]) -> list[dict[str, Any]]:
     return [*probes, *tolerances, *experiment["method"], *experiment["rollbacks"]]
 
 
-def test_one_file_per_experiment_of_issue_8() -> None:
-    assert set(available_experiments()) == ISSUE_8
+def test_one_file_per_experiment() -> None:
+    assert set(available_experiments()) == EXPERIMENTS
 
 
-@pytest.mark.parametrize("name", sorted(ISSUE_8))
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_valid_and_conventional(name: str) -> None:
     experiment = load_experiment(name)
     ensure_experiment_is_valid(copy.deepcopy(experiment))
@@ -46,7 +49,7 @@ def test_valid_and_conventional(name: str) -> None:
     assert "secrets" not in experiment
 
 
-@pytest.mark.parametrize("name", sorted(ISSUE_8))
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
 def test_providers_exist_and_accept_their_arguments(name: str) -> None:
     for activity in _activities(load_experiment(name)):
         provider = activity["provider"]
@@ -71,3 +74,19 @@ def test_kind_steps_are_chaostoolkit_kubernetes_and_dropped_on_local() -> None:
     names = [a["provider"]["func"] for a in kind["method"]]
     assert names.index("cordon_node") < names.index("drain_nodes") < names.index("uncordon_node")
     assert "uncordon_node" in [a["provider"]["func"] for a in kind["rollbacks"]]
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_names_the_fault_that_proves_it_ran(name: str) -> None:
+    declared = extension(load_experiment(name))
+    assert declared["experiment"] == name
+    assert declared["injects"], "an experiment whose fault is not recorded cannot fail loudly"
+    assert "issue" not in declared
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_alert_expectations_name_alerts_of_the_spec(name: str) -> None:
+    known = {a.id for a in load_spec("prod").alerts}
+    alerts = extension(load_experiment(name)).get("alerts", {})
+    assert set(alerts) <= {"fire", "quiet"}
+    assert set(alerts.get("fire", [])) | set(alerts.get("quiet", [])) <= known

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 
 from chaos import sla_check
+from simulation.platforms.base import Endpoints
 
 
 @pytest.mark.parametrize(
@@ -30,4 +36,19 @@ def test_without_chaos_it_is_the_plain_sla_check(
     seen: list[object] = []
     monkeypatch.setattr(sla_check, "cmd_sla_check", lambda args, measure: seen.append(measure) or 0)
     assert sla_check.main(["--profile", "dev"]) == 0
-    assert seen == [sla_check.plain_measure]
+    assert len(seen) == 1
+    assert seen[0].__wrapped__ is sla_check.plain_measure  # type: ignore[attr-defined]
+
+
+def test_the_alerts_of_the_measured_run_are_recorded_beside_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    results = SimpleNamespace(started_at=started, ended_at=started + timedelta(minutes=1))
+    deployment = SimpleNamespace(endpoints=Endpoints("http://x", {}, monitoring={}))
+    monkeypatch.setattr(sla_check, "ALERT_SETTLE_S", 0.0)
+    measure = sla_check.with_alerts(lambda *_: results)  # type: ignore[arg-type,return-value]
+    assert measure(deployment, None, tmp_path, []) is results  # type: ignore[arg-type]
+    record = json.loads((tmp_path / "alerts.json").read_text())
+    assert record["error"] == "the deployment has no Prometheus (dev without --monitoring)"
+    assert record["started"] == started.isoformat()
