@@ -100,16 +100,12 @@ def local_system(
 
 
 def background_cores(results: LoadResults, extras: StepExtras) -> float:
-    """Busy cores of the step that neither the services, nginx, PostgreSQL, Redis nor the load
-    generator used: other processes on the machine (measured, an input like the users)."""
+    """Busy cores of the step that no process of the deployment and not the load generator
+    used: other processes on the machine (measured, an input like the users)."""
     if extras.machine_busy_cores is None:
         return 0.0
     duration = max(results.actual_duration_s, 1e-9)
-    explained = sum(
-        u.cpu_seconds
-        for name, u in results.resource_usage.items()
-        if name in SERVICES or name in ("nginx", "postgresql", "redis")
-    )
+    explained = sum(u.cpu_seconds for u in results.resource_usage.values())
     explained += extras.loadgen_cpu_s or 0.0
     return max(0.0, extras.machine_busy_cores - explained / duration)
 

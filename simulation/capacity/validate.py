@@ -31,14 +31,20 @@ from simulation.capacity.localfit import (
     predicted_figures,
 )
 from simulation.capacity.study import checks, simulate
-from simulation.capacity.validation import make_accounts, measure_idle, run_step, time_restore
+from simulation.capacity.validation import (
+    keep_one_replica_each,
+    make_accounts,
+    measure_idle,
+    run_step,
+    time_replica_start,
+)
 from simulation.capacity.workload import StepExtras, Workload, calibrate_workload
 from simulation.platforms.local import LocalPlatform
 from simulation.state import load_state, run_dir
 
 SUMMARY_FIGURES = ("throughput", "utilisation", "mean_latency", "p95_latency")
-# Zones stopped for the held-out replica step: zone-1 keeps one replica of every service.
-ONE_REPLICA_ZONES = ("zone-2", "zone-3")
+# Replicas whose start is timed (process start to ready): pod start-up as prod-sim measures it.
+STARTUP_SAMPLES = ("user-2", "trip-2", "location-2", "ai-2")
 STEPS_FILE = "capacity-steps.json"
 
 
@@ -81,9 +87,9 @@ def measure(
     startup: list[float] = []
     steps: list[MeasuredStep] = []
     try:
-        platform.zone_outage("zone-3")
-        startup.append(time_restore(platform, "zone-3"))
-        log(f"pod start-up (zone-3 restored): {startup[-1]:.1f} s")
+        for name in STARTUP_SAMPLES:
+            startup.append(time_replica_start(where, name))
+            log(f"pod start-up ({name} started again): {startup[-1]:.1f} s")
         accounts = make_accounts(
             endpoints.base_url, max(users, held_out_users), where / "capacity-accounts.json"
         )
@@ -102,14 +108,11 @@ def measure(
             run = run_step(where, count, duration_s, accounts, replicas, log)
             extras = replace(run.extras, idle_cores=idle)
             steps.append(MeasuredStep(name, role, count, run.results, extras))
-        for zone in ONE_REPLICA_ZONES:
-            platform.zone_outage(zone)
-        log("held-out replicas: one replica per service (zones 2 and 3 stopped)")
+        stopped = keep_one_replica_each(where)
+        log(f"held-out replicas: one replica per service ({', '.join(stopped)} stopped)")
         run = run_step(where, users, duration_s, accounts, replicas, log)
         extras = replace(run.extras, idle_cores=idle)
         steps.append(MeasuredStep("held-out replicas", "held-out", users, run.results, extras))
-        startup.append(time_restore(platform, "zone-2"))
-        log(f"pod start-up (zone-2 restored): {startup[-1]:.1f} s")
     finally:
         log("stopping the validation deployment")
         platform.down()

@@ -8,12 +8,14 @@ sign-ups, after a warm-up that fills the caches):
 
 1. calibration — prod-sim's replicas, `--users` users;
 2. held-out load — the same replicas, `--held-out-users` users;
-3. held-out replicas — zones 2 and 3 stopped (one replica per service left), `--users` users.
+3. held-out replicas — every replica but the first of each service stopped (one per service
+   left; the data stores untouched), `--users` users.
 
 Beside each run: the load generator's CPU (its process tree's rusage), the machine's busy CPU
 (/proc/stat), and, sampled every second from every replica's /metrics, requests in service, busy
-database connections and the requests each service counted. Pod start-up is timed by restoring a
-stopped zone. Whatever happens, the deployment is stopped at the end.
+database connections and the requests each service counted. Pod start-up is timed by starting
+stopped replicas again (process start to ready). Whatever happens, the deployment is stopped
+at the end.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from runs.folders import latest_results
 from runs.results import LoadResults
 from simulation.capacity.workload import StepExtras
 from simulation.platforms.local import LocalPlatform
+from simulation.platforms.local_plan import LocalLayout, LocalPlan
+from simulation.platforms.readiness import is_ready
+from simulation.platforms.supervisor import SupervisorClient
+from simulation.state import load_state
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNTS_ENV = "TRIPGEN_JOURNEY_ACCOUNTS"
@@ -135,7 +141,7 @@ class Sampler:
                 try:
                     values = _scrape(client, url)
                 except (httpx.HTTPError, ValueError):
-                    continue  # a stopped replica (zone down) has nothing to say
+                    continue  # a stopped replica has nothing to say
                 in_flight[service] = in_flight.get(service, 0.0) + values["in_flight"]
                 db_busy[service] = db_busy.get(service, 0.0) + values["db_busy"]
                 counted[url] = values["requests"]
@@ -295,8 +301,38 @@ def measure_idle(
     return {name: sum(values) / len(values) for name, values in per_name.items()}
 
 
-def time_restore(platform: LocalPlatform, zone: str) -> float:
-    """Seconds from starting a stopped zone's replicas until all of them are ready."""
+def _plan(run_dir: Path) -> LocalPlan:
+    state = load_state(run_dir)
+    if state is None or "plan" not in state.details:
+        raise ValidationRunError(f"no local deployment recorded in {run_dir}")
+    return LocalPlan.from_dict(state.details["plan"])
+
+
+def supervisor(run_dir: Path) -> SupervisorClient:
+    """The deployment's process supervisor: replicas are stopped and started one by one
+    (a zone outage would also take down the data stores' members of that zone)."""
+    return SupervisorClient(LocalLayout(run_dir).supervisor.socket)
+
+
+def time_replica_start(run_dir: Path, name: str, timeout_s: float = 90.0) -> float:
+    """Seconds from starting a stopped replica's process until it answers ready."""
+    replica = _plan(run_dir).replica(name)
+    client = supervisor(run_dir)
+    client.stop(name, wait=True)
     started = time.monotonic()
-    platform.restore(zone)
+    client.start(name, wait=False)
+    with httpx.Client(timeout=1.0) as http:
+        while not is_ready(http, replica.url):
+            if time.monotonic() - started > timeout_s:
+                raise ValidationRunError(f"{name} not ready {timeout_s:g} s after its start")
+            time.sleep(0.05)
     return time.monotonic() - started
+
+
+def keep_one_replica_each(run_dir: Path) -> list[str]:
+    """Stop every replica but the first of each service; the names stopped."""
+    stopped = [r.name for r in _plan(run_dir).replicas if r.index > 1]
+    client = supervisor(run_dir)
+    for name in stopped:
+        client.stop(name, wait=True)
+    return stopped

@@ -32,6 +32,15 @@ from runs.results import EndpointStats, LoadResults
 from simulation.capacity.calibration import SERVICES, CalibrationError, service_of
 
 DEPENDENCIES = ("nginx", "postgresql", "redis")
+# The processes of each dependency on the local platform: one server each, or prod-sim's
+# PostgreSQL primary + standby and Redis primary + replica (both sides work per request: the
+# standby replays what the primary wrote). Sentinels, the failover monitor and monitoring do
+# housekeeping, not request work: their idle CPU is all they burn in the model.
+DEPENDENCY_PROCESSES = {
+    "nginx": ("nginx",),
+    "postgresql": ("postgresql", "pg-1", "pg-2"),
+    "redis": ("redis", "redis-1", "redis-2"),
+}
 GENERATION_METRIC = "ai_generation"
 Points = tuple[tuple[float, float], ...]  # (cumulative fraction, ms), increasing
 
@@ -239,7 +248,9 @@ def calibrate_workload(
         routes=tuple(routes),
         service_demand_s=demand,
         dependency_demand_s={
-            d: _busy_cpu_s(results, d, idle) / total for d in DEPENDENCIES if d in usage
+            group: sum(_busy_cpu_s(results, p, idle) for p in processes if p in usage) / total
+            for group, processes in DEPENDENCY_PROCESSES.items()
+            if any(p in usage for p in processes)
         },
         loadgen_demand_s=extras.loadgen_cpu_s / total if extras.loadgen_cpu_s else None,
         generations_per_request=gen_count / total,

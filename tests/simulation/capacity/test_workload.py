@@ -63,6 +63,16 @@ def measured(cpu: dict[str, float] | None = None) -> LoadResults:
     )  # fmt: skip
 
 
+def test_prod_sim_primary_and_standby_both_count_as_database_work() -> None:
+    cpu = {"location": 14.0, "user": 3.0, "trip": 1.0, "pg-1": 3.0, "pg-2": 1.0,
+           "pg-monitor": 2.0, "redis-1": 1.0, "sentinel-1": 1.0, "nginx": 2.0}  # fmt: skip
+    idle = StepExtras(idle_cores={"pg-1": 0.01, "pg-monitor": 0.02})
+    w = calibrate_workload(measured(cpu=cpu), idle)
+    assert w.dependency_demand_s["postgresql"] == pytest.approx((3.0 - 1.0 + 1.0) / 5100)
+    assert w.dependency_demand_s["redis"] == pytest.approx(1.0 / 5100)
+    assert "pg-monitor" not in w.dependency_demand_s  # housekeeping: only its idle CPU
+
+
 def test_calibration_reads_demand_mix_generations_and_cache() -> None:
     extras = StepExtras(loadgen_cpu_s=5.1, machine_busy_cores=0.65,
                         db_busy_connections={"location": 0.4})  # fmt: skip
@@ -109,8 +119,9 @@ def test_laws_and_figures_of_a_step() -> None:
     figures = measured_figures(results, extras)
     assert figures["throughput"] == pytest.approx(51.0)
     assert figures["utilisation"] == pytest.approx((14 + 3 + 1 + 25) / 100)
-    # Background: busy cores not explained by the request path and the load generator.
-    assert background_cores(results, extras) == pytest.approx(0.65 - (50.0 + 5.1) / 100)
+    # Other processes: busy cores no process of the deployment (prometheus included) and not
+    # the load generator used.
+    assert background_cores(results, extras) == pytest.approx(0.65 - (53.0 + 5.1) / 100)
 
 
 def test_the_rendered_chart_gives_every_figure_the_simulation_needs(cluster: ClusterSpec) -> None:
