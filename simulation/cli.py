@@ -7,7 +7,7 @@
     down                                                     nox -s down
     cluster-up [--profile prod|dev]                          nox -s cluster-up
     cluster-down [--profile prod|dev]                        nox -s cluster-down
-    deploy-aks --kube-context NAME [--force] [--dry-run]     nox -s deploy-aks
+    deploy-aks --kube-context NAME [--values FILE]... [--set K=V]... [--force] [--dry-run]
     endpoints | kill-replica | zone-outage | restore | stop-dependency | start-dependency |
     primaries | kill-primary | heal                          chaos primitives, by hand
 
@@ -202,10 +202,12 @@ def cmd_deploy_aks(args: argparse.Namespace) -> int:
         runner=default_runner(),
         kube_context=args.kube_context,
         force=args.force,
+        values_files=args.values,
+        set_values=args.set_values,
         console=console,
     )
     if args.dry_run:
-        out.print(str(aks.render()))
+        out.print(str(aks.dry_run()))
     else:
         out.print(aks.deploy("prod").base_url)
     return 0
@@ -297,6 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the AKS cluster's kube context (never the current one)")  # fmt: skip
     aks.add_argument("--force", action="store_true",
                      help="deploy even though the latest prod SLA gate did not pass")  # fmt: skip
+    aks.add_argument("--values", type=Path, action="append", default=[], metavar="FILE",
+                     help="values file layered after values-prod.yaml (repeatable): the "
+                     "operator's registry, Key Vault ids, hosts, subnets")  # fmt: skip
+    aks.add_argument("--set", action="append", default=[], dest="set_values",
+                     metavar="KEY=VALUE", help="one value, as helm --set (repeatable)")  # fmt: skip
     aks.add_argument("--dry-run", action="store_true", help="only render the manifests")
     aks.set_defaults(handler=cmd_deploy_aks)
 

@@ -37,8 +37,9 @@ MIN_INOTIFY_INSTANCES = 512
 CONTROL_PLANE_MIB = 1536
 WORKER_MIB = 512
 # Memory requests at the HPA minimum once values-kind.yaml scales them by 0.1, plus the in-cluster
-# PostgreSQL and Redis (SPEC.md dev pods: 1 GiB + 256 MiB); a test keeps these equal to the render.
-WORKLOAD_MIB = {"prod-sim": 1946 + 1280, "dev-sim": 102 + 1280}
+# PostgreSQL and Redis (SPEC.md dev pods: 1 GiB + 256 MiB); a test keeps these equal to the render
+# (each pod's scaled request is rounded down to whole MiB).
+WORKLOAD_MIB = {"prod-sim": 1940 + 1280, "dev-sim": 100 + 1280}
 NODE_IMAGE_GIB = 1.0  # kindest/node v1.29, unpacked
 LOADED_IMAGES_GIB = 1.4  # service + PostgreSQL/PostGIS + Redis images, copied into each node
 

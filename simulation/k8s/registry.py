@@ -25,7 +25,7 @@ from pathlib import Path
 from simulation.backing.errors import BackingServiceError
 from simulation.backing.processes import POLL_S, spawn, terminate
 from simulation.backing.server import ServerProcess
-from simulation.k8s.docker import REPO_ROOT, Docker, ImageError
+from simulation.k8s.docker import REPO_ROOT, Docker, ImageError, install_package
 
 PUSHED_RECORD = REPO_ROOT / ".tripgen" / "images" / "pushed.json"
 REGISTRY_PACKAGE = "docker-registry"
@@ -110,6 +110,17 @@ def manifest_digest(registry_url: str, repository: str, reference: str) -> str:
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return str(response.headers["Docker-Content-Digest"])
+
+
+def ensure_registry_binary(*, allow_install: bool) -> str:
+    """Debian's docker-registry binary, installed with apt-get (as root) when allowed."""
+    found = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+    if Path(found).exists():
+        return found
+    if not allow_install:
+        raise ImageError(f"docker-registry is missing: apt-get install {REGISTRY_PACKAGE}")
+    install_package(REGISTRY_PACKAGE, "a registry on loopback to push the images to")
+    return shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
 
 class RegistryServer(ServerProcess):

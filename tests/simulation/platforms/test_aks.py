@@ -331,3 +331,14 @@ def test_gate_reader_handles_broken_files(tmp_path: Path) -> None:
     verdict = read_gate(tmp_path)
     assert not verdict.passed
     assert "unreadable" in verdict.detail
+
+
+def test_the_cli_takes_repeated_values_and_sets() -> None:
+    from simulation.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["deploy-aks", "--kube-context", CONTEXT, "--values", "a.yaml", "--values", "b.yaml",
+         "--set", "ingress.host=x.example.org", "--set", "config.logLevel=DEBUG"]
+    )  # fmt: skip
+    assert args.values == [Path("a.yaml"), Path("b.yaml")]
+    assert args.set_values == ["ingress.host=x.example.org", "config.logLevel=DEBUG"]
