@@ -246,6 +246,20 @@ def cmd_start_dependency(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def _add_deploy_aks(aks: argparse.ArgumentParser) -> None:
+    aks.add_argument("--kube-context", required=True, metavar="NAME",
+                     help="the AKS cluster's kube context (never the current one)")  # fmt: skip
+    aks.add_argument("--force", action="store_true",
+                     help="deploy even though the latest prod SLA gate did not pass")  # fmt: skip
+    aks.add_argument("--values", type=Path, action="append", default=[], metavar="FILE",
+                     help="values file layered after values-prod.yaml (repeatable): the "
+                     "operator's registry, Key Vault ids, hosts, subnets")  # fmt: skip
+    aks.add_argument("--set", action="append", default=[], dest="set_values",
+                     metavar="KEY=VALUE", help="one value, as helm --set (repeatable)")  # fmt: skip
+    aks.add_argument("--dry-run", action="store_true", help="only render the manifests")
+    aks.set_defaults(handler=cmd_deploy_aks)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m simulation.cli",
@@ -294,18 +308,9 @@ def build_parser() -> argparse.ArgumentParser:
                               help="default: every TripGen kind cluster")  # fmt: skip
     cluster_down.set_defaults(handler=cmd_cluster_down)
 
-    aks = sub.add_parser("deploy-aks", help="helm upgrade --install --atomic prod to AKS")
-    aks.add_argument("--kube-context", required=True, metavar="NAME",
-                     help="the AKS cluster's kube context (never the current one)")  # fmt: skip
-    aks.add_argument("--force", action="store_true",
-                     help="deploy even though the latest prod SLA gate did not pass")  # fmt: skip
-    aks.add_argument("--values", type=Path, action="append", default=[], metavar="FILE",
-                     help="values file layered after values-prod.yaml (repeatable): the "
-                     "operator's registry, Key Vault ids, hosts, subnets")  # fmt: skip
-    aks.add_argument("--set", action="append", default=[], dest="set_values",
-                     metavar="KEY=VALUE", help="one value, as helm --set (repeatable)")  # fmt: skip
-    aks.add_argument("--dry-run", action="store_true", help="only render the manifests")
-    aks.set_defaults(handler=cmd_deploy_aks)
+    _add_deploy_aks(
+        sub.add_parser("deploy-aks", help="helm upgrade --install --atomic prod to AKS")
+    )
 
     kill = sub.add_parser("kill-replica", help="SIGKILL one replica (the platform restarts it)")
     kill.add_argument("service", choices=SERVICES)
