@@ -29,6 +29,7 @@ from markdown_it import MarkdownIt
 from runs.results import LoadResults
 from runs.spec import SlaSpec, format_value
 from scenarios.sla import plots
+from scenarios.sla.alerts import alerts_section
 from scenarios.sla.gate import GATE_DIR, Gate, git_state, write_gate
 from scenarios.sla.judge import (
     NoDataPolicy,
@@ -271,8 +272,10 @@ def render_markdown(
     spec: SlaSpec | None = None,
     passed: bool,
     policy: NoDataPolicy,
+    alerts: Sequence[str] = (),
 ) -> str:
-    """The report as markdown; `images` maps plot stem → (title, image URL)."""
+    """The report as markdown; `images` maps plot stem → (title, image URL); `alerts` the
+    lines of the alert section (scenarios.sla.alerts)."""
     heading = f"# TripGen SLA report — profile `{results.profile}` on `{results.platform}`"
     if spec is not None:
         heading += f", judged against `{spec.profile}` ({spec.title})"
@@ -284,6 +287,7 @@ def render_markdown(
         *([f"> **Warning:** {mismatch}.", ""] if mismatch else []),
         *_verdict_section(verdicts, passed, policy),
         *_chaos_section(results),
+        *alerts,
         "## Plots",
         "",
     ]
@@ -370,6 +374,7 @@ def write_report(
         plot_paths[stem].write_bytes(png)
 
     passed = gate_passed(verdicts, policy)
+    alert_lines = alerts_section(out_dir, verdicts, spec)
     linked = {stem: (title, f"plots/{stem}.png") for stem, (title, _) in drawn.items()}
     embedded = {
         stem: (title, "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
@@ -377,14 +382,24 @@ def write_report(
     }
     markdown_path = out_dir / "report.md"
     markdown_path.write_text(
-        render_markdown(results, verdicts, linked, spec=spec, passed=passed, policy=policy),
+        render_markdown(
+            results, verdicts, linked, spec=spec, passed=passed, policy=policy, alerts=alert_lines
+        ),
         encoding="utf-8",
     )
     html_path = out_dir / "report.html"
     title = f"TripGen SLA report — {results.profile} on {results.platform}"
     html_path.write_text(
         render_html(
-            render_markdown(results, verdicts, embedded, spec=spec, passed=passed, policy=policy),
+            render_markdown(
+                results,
+                verdicts,
+                embedded,
+                spec=spec,
+                passed=passed,
+                policy=policy,
+                alerts=alert_lines,
+            ),
             title,
         ),
         encoding="utf-8",

@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import random
 import signal
 import socket
 import subprocess
@@ -46,6 +47,39 @@ def scratch_root() -> Path:
         if os.access(shm, os.W_OK | os.X_OK) and stats.f_bavail * stats.f_frsize >= _SHM_MIN_FREE:
             return shm
     return Path(tempfile.gettempdir())
+
+
+# Below Linux's ephemeral range (32768–60999): a port a server is restarted on (a killed replica,
+# a failed-over node coming back, a restored database) must not meanwhile be the source port of
+# someone's outgoing connection.
+PORT_RANGE = (20000, 32000)
+
+
+def fixed_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """`count` distinct free ports in `PORT_RANGE`, picked at random; all probe sockets stay
+    open until every port is picked, so no port is handed out twice."""
+    probes: list[socket.socket] = []
+    candidates = list(range(*PORT_RANGE))
+    random.shuffle(candidates)
+    try:
+        for port in candidates:
+            if len(probes) == count:
+                break
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                probe.bind((host, port))
+            except OSError:
+                probe.close()
+                continue
+            probes.append(probe)
+        if len(probes) < count:
+            raise BackingServiceError(
+                f"fewer than {count} free ports in {PORT_RANGE[0]}–{PORT_RANGE[1]}"
+            )
+        return [int(p.getsockname()[1]) for p in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

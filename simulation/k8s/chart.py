@@ -56,6 +56,7 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"): (
         "secretproviderclass-secrets-store.csi.x-k8s.io-v1.json"
     ),
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule-monitoring.coreos.com-v1.json",
 }
 
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
-import random
 import secrets
-import socket
 import sys
 import uuid
 from collections.abc import Mapping
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation import backing
+from simulation.backing.processes import fixed_ports
 from simulation.platforms import nginx
 from simulation.platforms.local_ha import MEMBERS, PG_NODES, REDIS_NODES, HaPlan, make_ha_plan
 from simulation.platforms.local_ha import programs as ha_programs
@@ -39,34 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_ID_ENV = "TRIPGEN_RUN_ID"  # marks every process of one deployment (see procfs.py)
 
 
-# Below Linux's ephemeral range (32768–60999): a port a server is restarted on (a killed replica,
-# a failed-over node coming back) must not meanwhile be the source port of someone's connection.
-PORT_RANGE = (20000, 32000)
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """`count` distinct free ports in `PORT_RANGE`, picked at random; all probe sockets stay
-    open until every port is picked, so no port is handed out twice."""
-    probes: list[socket.socket] = []
-    candidates = list(range(*PORT_RANGE))
-    random.shuffle(candidates)
-    try:
-        for port in candidates:
-            if len(probes) == count:
-                break
-            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                probe.bind((host, port))
-            except OSError:
-                probe.close()
-                continue
-            probes.append(probe)
-        if len(probes) < count:
-            raise OSError(f"fewer than {count} free ports in {PORT_RANGE[0]}–{PORT_RANGE[1]}")
-        return [int(p.getsockname()[1]) for p in probes]
-    finally:
-        for probe in probes:
-            probe.close()
+free_ports = fixed_ports  # every planned port lies outside the ephemeral range
 
 
 @dataclass(frozen=True)

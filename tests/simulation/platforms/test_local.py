@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from simulation.backing.processes import PORT_RANGE
 from simulation.platforms import local_ha, procfs
 from simulation.platforms.base import NotDeployed, PlatformError
 from simulation.platforms.local import LocalPlatform, datainit_environment
 from simulation.platforms.local_plan import (
-    PORT_RANGE,
     RUN_ID_ENV,
     LocalLayout,
     LocalPlan,
