@@ -26,6 +26,7 @@ import pytest
 from simulation.backing import BinariesMissingError, ensure_binaries, is_ci
 from simulation.platforms import procfs
 from simulation.platforms.local import LocalPlatform
+from simulation.platforms.local_plan import LocalPlan
 
 pytestmark = pytest.mark.e2e
 
@@ -92,12 +93,7 @@ def watched_deploy(
         try:
             plan = json.loads((run_dir / "state.json").read_text())["details"]["plan"]
             watched.run_id = plan["run_id"]
-            watched.ports = {
-                plan["nginx_port"],
-                plan["postgres_port"],
-                plan["redis_port"],
-                *(r["port"] for r in plan["replicas"]),
-            }
+            watched.ports = LocalPlan.from_dict(plan).ports()
         except (OSError, ValueError, KeyError):
             pass
         if interrupt_when is not None and not interrupted and interrupt_when.exists():
@@ -291,20 +287,30 @@ def test_a_zone_outage_is_absorbed_and_restored(deployment: Deployment) -> None:
     assert codes == [200] * 20  # zone-1 and zone-3 replicas carry the traffic
     status = json.loads(cli(deployment.run_dir, "status", "--json").stdout)
     assert status["zones_down"] == ["zone-2"]
-    assert {r["replica"] for r in status["replicas"] if not r["ready"]} == set(stopped)
+    replicas = {r["replica"] for r in status["replicas"]}
+    assert {r["replica"] for r in status["replicas"] if not r["ready"]} == set(stopped) & replicas
+    # prod-sim's data-store members in zone-2 went with it (the standby, the Redis replica and a
+    # Sentinel); the primaries in zone-1 stayed, so nothing failed over.
+    members = {d["name"]: d for d in status["dependencies"]}
+    assert set(stopped) - replicas == {"pg-2", "redis-2", "sentinel-2"}
+    assert all(members[m]["role"] == "lost" for m in ("pg-2", "redis-2", "sentinel-2"))
+    assert members["pg-1"]["role"] == "primary" and members["redis-1"]["role"] == "primary"
     restored = cli(deployment.run_dir, "restore", "zone-2")
     assert restored.returncode == 0, restored.stderr
     status = json.loads(cli(deployment.run_dir, "status", "--json").stdout)
     assert status["zones_down"] == []
     assert all(r["ready"] for r in status["replicas"])
+    roles = {d["name"]: d["role"] for d in status["dependencies"]}
+    assert roles["pg-2"] == "standby" and roles["redis-2"] == "replica"
 
 
 def test_down_leaves_no_process_and_no_listening_port(deployment: Deployment) -> None:
     result = cli(deployment.run_dir, "down")
     assert result.returncode == 0, result.stderr
     plan = deployment.plan
-    ports = {plan["nginx_port"], plan["postgres_port"], plan["redis_port"]}
-    ports |= {r["port"] for r in plan["replicas"]}
+    # Every port: replicas, nginx, the HA members and monitoring of prod-sim.
+    ports = LocalPlan.from_dict(plan).ports()
+    assert len(ports) > len(plan["replicas"]) + 8
     assert_nothing_left(plan["run_id"], ports)
     assert not Path(plan["backing_dir"]).exists()
     assert not (deployment.run_dir / "state.json").exists()
