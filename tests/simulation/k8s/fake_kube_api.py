@@ -301,9 +301,15 @@ def non_loopback_address() -> str:
     """An address of this machine that is not loopback (what an AKS API server looks like)."""
     import socket
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the route
-        return str(s.getsockname()[0])
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the route
+            return str(s.getsockname()[0])
+    except OSError:  # no route at all: the host name's address, if it is not loopback
+        address = socket.gethostbyname(socket.gethostname())
+        if address.startswith("127."):
+            raise RuntimeError("this machine has no non-loopback address to serve on") from None
+        return address
 
 
 def write_kubeconfig(path: Path, contexts: dict[str, str]) -> Path:
