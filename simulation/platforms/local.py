@@ -204,9 +204,9 @@ class LocalPlatform:
         for step in ran:
             self.console.print(f"  data init: {step} ({datainit.log(step)})")
         if backup is not None:
-            with self.console.status("first full backup (pgBackRest)"):
+            with self.console.status("PostgreSQL standby + first full backup (pgBackRest)"):
                 took = backup.join()
-            self.console.print(f"  first full backup: {took:.1f} s (WAL archived continuously)")
+            self.console.print(f"  standby in sync; first full backup {took:.1f} s, WAL archived")
         return ready_s
 
     def down(self) -> None:

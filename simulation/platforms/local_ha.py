@@ -278,52 +278,81 @@ def wait_until(
 _DEAD = frozenset({"EXITED", "FATAL", "BACKOFF"})
 
 
-def bring_up(
-    client: SupervisorClient, plan: HaPlan, *, log_of: Callable[[str], Path], timeout_s: float
-) -> BackupRepository:
-    """Start every member in order: the monitor, Redis and the Sentinels at once; then pg-1,
-    which registers first and becomes the primary, then pg-2, its synchronous standby; then the
-    extensions on the primary and the backup stanza. Returns the backup repository."""
-    found = servers(plan)
-    for name in (PG_MONITOR, *REDIS_NODES, *SENTINELS):
-        client.start(name, wait=False)
+def _writable(dsn: str) -> bool:
+    try:
+        with psycopg.connect(dsn, connect_timeout=2, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
 
-    def wait(what: str, check: Callable[[], bool], watched: Sequence[str]) -> None:
+
+class BringUp:
+    """Start every member in order — the monitor, Redis and the Sentinels at once; pg-1, which
+    registers first and becomes the primary; pg-2, its standby — in two halves, so the deploy
+    can go on (schema, replicas) while the standby's base backup and catch-up run:
+
+    `start()` returns once the primary takes writes (extensions created) and Redis with its
+    replica and Sentinels answers; `finish()` waits for the synchronous standby and creates the
+    backup stanza, returning the backup repository."""
+
+    def __init__(
+        self,
+        client: SupervisorClient,
+        plan: HaPlan,
+        *,
+        log_of: Callable[[str], Path],
+        timeout_s: float,
+    ) -> None:
+        self.client = client
+        self.plan = plan
+        self.log_of = log_of
+        self.timeout_s = timeout_s
+        self.found = servers(plan)
+
+    def _wait(self, what: str, check: Callable[[], bool], watched: Sequence[str]) -> None:
         wait_until(
             what,
             check,
-            timeout_s=timeout_s,
-            states=client.all_info,
+            timeout_s=self.timeout_s,
+            states=self.client.all_info,
             watched=watched,
-            log_of=log_of,
+            log_of=self.log_of,
         )
 
-    monitor = found[PG_MONITOR]
-    wait("pg_auto_failover monitor", monitor.ready, [PG_MONITOR])
-    first, second = (found[n] for n in PG_NODES)
-    assert isinstance(first, PgDataNode) and isinstance(second, PgDataNode)
-    client.start(first.node_name, wait=False)
-    wait("pg-1 registered", lambda: first.state() is not None, [first.node_name])
-    client.start(second.node_name, wait=False)
-    wait(
-        "PostgreSQL primary + synchronous standby",
-        lambda: first.ready() and second.ready(),
-        list(PG_NODES),
-    )
-    with psycopg.connect(plan.database_url, autocommit=True) as conn:
-        for extension in ("postgis", "pg_trgm"):
-            conn.execute(
-                sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
-            )
-    redis_members = [*REDIS_NODES, *SENTINELS]
-    wait(
-        "Redis primary, replica and Sentinels",
-        lambda: all(found[n].ready() for n in redis_members),
-        redis_members,
-    )
-    repository = backup_repository(plan)
-    repository.create_stanza()
-    return repository
+    def start(self) -> None:
+        for name in (PG_MONITOR, *REDIS_NODES, *SENTINELS):
+            self.client.start(name, wait=False)
+        self._wait("pg_auto_failover monitor", self.found[PG_MONITOR].ready, [PG_MONITOR])
+        first, second = (self.found[n] for n in PG_NODES)
+        assert isinstance(first, PgDataNode) and isinstance(second, PgDataNode)
+        self.client.start(first.node_name, wait=False)
+        self._wait("pg-1 registered", lambda: first.state() is not None, [first.node_name])
+        self.client.start(second.node_name, wait=False)
+        dsn = self.plan.database_url
+        self._wait("PostgreSQL primary taking writes", lambda: _writable(dsn), list(PG_NODES))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for extension in ("postgis", "pg_trgm"):
+                conn.execute(
+                    sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
+                )
+        redis_members = [*REDIS_NODES, *SENTINELS]
+        self._wait(
+            "Redis primary, replica and Sentinels",
+            lambda: all(self.found[n].ready() for n in redis_members),
+            redis_members,
+        )
+
+    def finish(self) -> BackupRepository:
+        nodes = [self.found[n] for n in PG_NODES]
+        self._wait(
+            "PostgreSQL primary + synchronous standby",
+            lambda: all(node.ready() for node in nodes),
+            list(PG_NODES),
+        )
+        repository = backup_repository(self.plan)
+        repository.create_stanza()
+        return repository
 
 
 def member_pids(client: SupervisorClient, plan: HaPlan, member: str) -> list[int]:

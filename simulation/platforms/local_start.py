@@ -24,7 +24,6 @@ import redis
 from rich.console import Console
 
 from simulation import backing
-from simulation.backing.pgbackrest import BackupRepository
 from simulation.platforms import local_ha, local_monitoring, nginx, procfs
 from simulation.platforms.base import PlatformError
 from simulation.platforms.local_plan import (
@@ -82,19 +81,22 @@ def await_redis(url: str, *, timeout_s: float, log: Path) -> None:
 
 
 class BackgroundBackup:
-    """The first full backup, taken on a thread while the replicas start (3–5 s here); `join`
-    re-raises its failure."""
+    """On a thread while the schema is made and the replicas start: the synchronous standby
+    joins (base backup + catch-up), the backup stanza is created and the first full backup is
+    taken (3–5 s here); `join` re-raises any failure, so a deploy never reports a standby or a
+    backup it does not have."""
 
-    def __init__(self, repository: BackupRepository) -> None:
-        self.repository = repository
+    def __init__(self, bring_up: local_ha.BringUp) -> None:
+        self.bring_up = bring_up
         self.error: BaseException | None = None
         self.took_s: float | None = None
-        self._thread = threading.Thread(target=self._run, name="first-backup", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="standby-and-backup", daemon=True)
 
     def _run(self) -> None:
-        began = time.monotonic()
         try:
-            self.repository.backup("full")
+            repository = self.bring_up.finish()
+            began = time.monotonic()
+            repository.backup("full")
             self.took_s = time.monotonic() - began
         except BaseException as exc:  # handed to join()
             self.error = exc
@@ -106,7 +108,7 @@ class BackgroundBackup:
     def join(self, timeout_s: float = 300.0) -> float | None:
         self._thread.join(timeout_s)
         if self.error is not None:
-            raise PlatformError(f"the first full backup failed: {self.error}") from self.error
+            raise PlatformError(f"standby or first backup failed: {self.error}") from self.error
         return self.took_s
 
 
@@ -203,9 +205,10 @@ def _start_stores(
             await_redis(plan.redis_url, timeout_s=30, log=layout.log("redis"))
             client.wait_for(["redis", "postgresql"], {"RUNNING"}, timeout_s=30)
         return None
-    with console.status("PostgreSQL primary + standby, Redis + replica + Sentinels"):
-        repository = local_ha.bring_up(client, plan.ha, log_of=layout.log, timeout_s=60)
-    return BackgroundBackup(repository).start()
+    bring_up = local_ha.BringUp(client, plan.ha, log_of=layout.log, timeout_s=60)
+    with console.status("PostgreSQL primary, Redis + replica + Sentinels"):
+        bring_up.start()
+    return BackgroundBackup(bring_up).start()
 
 
 def _summary(plan: LocalPlan) -> str:
