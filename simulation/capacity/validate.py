@@ -90,12 +90,15 @@ def measure(
         for name in STARTUP_SAMPLES:
             startup.append(time_replica_start(where, name))
             log(f"pod start-up ({name} started again): {startup[-1]:.1f} s")
-        accounts = make_accounts(
-            endpoints.base_url, max(users, held_out_users), where / "capacity-accounts.json"
-        )
         replicas = {s: list(urls) for s, urls in endpoints.replicas.items()}
+
+        def fresh_accounts(name: str, count: int) -> Path:
+            # New travellers every step: no step inherits another's trips or cached itineraries.
+            path = where / f"capacity-accounts-{name.replace(' ', '-')}.json"
+            return make_accounts(endpoints.base_url, count, path)
+
         log(f"warm-up: {users} users for {warmup_s:g} s (not measured)")
-        run_step(where, users, warmup_s, accounts, replicas, log)
+        run_step(where, users, warmup_s, fresh_accounts("warm-up", users), replicas, log)
         time.sleep(5)  # let the warm-up's last requests and flushes finish
         idle = measure_idle(platform, replicas, seconds=30.0)
         log("idle CPU (no load): " + ", ".join(f"{k} {v:.3f} cores" for k, v in idle.items()))
@@ -105,11 +108,12 @@ def measure(
         ]
         for name, role, count in plan:
             log(f"{name}: prod-sim replicas")
-            run = run_step(where, count, duration_s, accounts, replicas, log)
+            run = run_step(where, count, duration_s, fresh_accounts(name, count), replicas, log)
             extras = replace(run.extras, idle_cores=idle)
             steps.append(MeasuredStep(name, role, count, run.results, extras))
         stopped = keep_one_replica_each(where)
         log(f"held-out replicas: one replica per service ({', '.join(stopped)} stopped)")
+        accounts = fresh_accounts("held-out replicas", users)
         run = run_step(where, users, duration_s, accounts, replicas, log)
         extras = replace(run.extras, idle_cores=idle)
         steps.append(MeasuredStep("held-out replicas", "held-out", users, run.results, extras))

@@ -3,8 +3,9 @@ predict held-out steps at another load and with one replica per service, and say
 predictions were.
 
 The steps (each a `python -m scenarios.cli load` run in its own process against the deployment
-this command made in its own run directory, with pre-registered accounts so no step pays for
-sign-ups, after a warm-up that fills the caches):
+this command made in its own run directory, with accounts registered before each step — fresh
+ones, so no step pays for sign-ups or inherits another step's trips and cached itineraries —
+after a warm-up that fills the shared caches):
 
 1. calibration — prod-sim's replicas, `--users` users;
 2. held-out load — the same replicas, `--held-out-users` users;

@@ -14,9 +14,7 @@ from simulation.capacity.cluster_spec import ClusterSpec, prod_cluster
 from simulation.capacity.model import plan, size_service
 from simulation.capacity.queueing import erlang_c, wait_quantile_s
 from simulation.capacity.study import ScenarioOutcome, Study, checks, simulate
-from tests.simulation.capacity.conftest import synthetic_workload
-from tests.simulation.capacity.test_des import constant
-from tests.simulation.capacity.test_workload import measured
+from tests.simulation.capacity.helpers import constant, measured, synthetic_workload
 
 
 def test_erlang_c_known_values() -> None:

@@ -12,24 +12,11 @@ import pytest
 from simulation.capacity.assumptions import Assumptions
 from simulation.capacity.cluster_spec import ClusterSpec
 from simulation.capacity.des.engine import SimOptions, Simulation
-from simulation.capacity.loadshapes import LoadShape, Phase, daily_shape, phase_of
+from simulation.capacity.loadshapes import daily_shape, phase_of
 from simulation.capacity.model import plan
 from simulation.capacity.study import agreement, simulate
 from simulation.capacity.workload import Workload
-
-PHASE = Phase("prod", "test", 1000.0, 50_000, 200.0, 5000.0, 0.001)
-
-
-def constant(rps: float, hold_s: float = 1500.0, **fields: object) -> LoadShape:
-    return LoadShape(
-        name=f"prod: {rps:g}",
-        duration_s=300.0 + hold_s,
-        times_s=(0.0, 300.0, 300.0 + hold_s),
-        rps=(rps * 0.1, rps, rps),
-        judged_from_s=300.0 + hold_s / 2,
-        phase=PHASE,
-        **fields,  # type: ignore[arg-type]
-    )
+from tests.simulation.capacity.helpers import constant
 
 
 def test_constant_load_settles_where_the_analytic_model_says(

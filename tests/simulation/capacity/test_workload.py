@@ -3,19 +3,10 @@ the simulation reads it, and the price table's monthly cost."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from runs.results import (
-    CustomMetric,
-    EndpointStats,
-    LoadResults,
-    Sample,
-    ServiceUsage,
-    TimePoint,
-)
 from simulation.capacity.calibration import CalibrationError
 from simulation.capacity.cluster_spec import ClusterSpec, cluster_from_documents, millicores
 from simulation.capacity.cost import PricesError, load_prices, monthly_cost
@@ -24,43 +15,7 @@ from simulation.capacity.loadshapes import phase_of, phases
 from simulation.capacity.localfit import background_cores, measured_figures
 from simulation.capacity.study import simulate
 from simulation.capacity.workload import StepExtras, Workload, calibrate_workload
-
-T0 = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-def endpoint(name: str, requests: int, mean: float, method: str = "GET") -> EndpointStats:
-    return EndpointStats(
-        method=method, name=name, requests=requests, failures=0, mean_ms=mean, min_ms=1,
-        max_ms=mean * 8, median_ms=mean, percentiles_ms={"50": mean, "95": mean * 3},
-        p95_ms=mean * 3, rps=requests / 100, failures_per_s=0, histogram={int(mean): requests},
-    )  # fmt: skip
-
-
-def measured(cpu: dict[str, float] | None = None) -> LoadResults:
-    endpoints = [
-        endpoint("/api/locations/places/nearby", 3000, 10.0),
-        endpoint("/api/locations/places/[id]", 1000, 5.0),
-        endpoint("/api/users/me", 1000, 6.0),
-        endpoint("/api/trips/[id]/schedules", 100, 20.0, method="POST"),
-    ]
-    usage = cpu or {"location": 14.0, "user": 3.0, "trip": 1.0, "ai": 25.0, "nginx": 2.0,
-                    "postgresql": 4.0, "redis": 1.0, "prometheus": 3.0}  # fmt: skip
-    return LoadResults(
-        profile="prod", platform="local", users=40, duration_s=100, started_at=T0,
-        ended_at=T0 + timedelta(seconds=100), replicas={"location": 2, "user": 3},
-        endpoints=endpoints, totals=endpoint("Aggregated", 5100, 8.6),
-        timeseries=[TimePoint(timestamp=T0 + timedelta(seconds=i), users=40, rps=51,
-                              failures_per_s=0, requests_total=51 * i, failures_total=0)
-                    for i in range(100)],
-        resource_usage={k: ServiceUsage(cpu_seconds=v, replicas=2, max_rss_mb=100.0)
-                        for k, v in usage.items()},
-        custom_metrics={
-            "ai_generation": CustomMetric(name="ai_generation", samples=[
-                Sample(timestamp=T0, value=1200.0 + i, ok=True) for i in range(25)]),
-            "cache_hit_ratio": CustomMetric(name="cache_hit_ratio", unit="ratio", samples=[
-                Sample(timestamp=T0, value=0.9), Sample(timestamp=T0, value=0.8)]),
-        },
-    )  # fmt: skip
+from tests.simulation.capacity.helpers import measured
 
 
 def test_prod_sim_primary_and_standby_both_count_as_database_work() -> None:
