@@ -42,6 +42,7 @@ def run_with_chaos(
     folder: Path,
     probes: Sequence[ProbeTarget],
     experiments: Sequence[str],
+    state_dir: Path | None = None,
 ) -> LoadResults:
     """The journeys and the prober run from before the first experiment until a cool-down after
     the last; the chaos runner records its events beside the results (chaos_events.jsonl)."""
@@ -73,6 +74,7 @@ def run_with_chaos(
             platform=deployment.status.platform,
             results_path=folder / RESULTS_FILE,
             background_load=False,
+            state_dir=state_dir,
         )
         time.sleep(CHAOS_COOLDOWN_S)
     finally:
@@ -155,7 +157,7 @@ def sla_check(args: argparse.Namespace) -> int:
     def measure(
         deployment: Deployment, plan: LoadPlan, folder: Path, probes: Sequence[ProbeTarget]
     ) -> LoadResults:
-        return run_with_chaos(deployment, plan, folder, probes, experiments)
+        return run_with_chaos(deployment, plan, folder, probes, experiments, args.run_dir)
 
     return cmd_sla_check(args, with_alerts(measure))
 

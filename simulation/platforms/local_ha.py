@@ -310,12 +310,18 @@ class BringUp:
         self.timeout_s = timeout_s
         self.found = servers(plan)
 
-    def _wait(self, what: str, check: Callable[[], bool], watched: Sequence[str]) -> None:
+    def _wait(
+        self,
+        what: str,
+        check: Callable[[], bool],
+        watched: Sequence[str],
+        client: SupervisorClient | None = None,
+    ) -> None:
         wait_until(
             what,
             check,
             timeout_s=self.timeout_s,
-            states=self.client.all_info,
+            states=(client or self.client).all_info,
             watched=watched,
             log_of=self.log_of,
         )
@@ -344,11 +350,14 @@ class BringUp:
         )
 
     def finish(self) -> BackupRepository:
+        """Runs on a thread of its own: it gets a supervisord client of its own too (one
+        XML-RPC connection cannot carry two threads' calls)."""
         nodes = [self.found[n] for n in PG_NODES]
         self._wait(
             "PostgreSQL primary + synchronous standby",
             lambda: all(node.ready() for node in nodes),
             list(PG_NODES),
+            SupervisorClient(self.client.socket_path),
         )
         repository = backup_repository(self.plan)
         repository.create_stanza()

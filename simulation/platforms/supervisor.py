@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 _UNIX_PATH_MAX = 100  # sun_path is 108 bytes on Linux; keep a margin
 
@@ -220,7 +221,12 @@ class SupervisorClient:
             return getattr(self._supervisor, method)(*args)
         except xmlrpc.client.Fault as fault:
             raise SupervisorError(f"supervisord {method}{args!r}: {fault.faultString}") from fault
-        except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
+        except (
+            OSError,
+            http.client.HTTPException,
+            xmlrpc.client.ProtocolError,
+            ExpatError,  # a cut-off answer
+        ) as exc:
             raise SupervisorError(
                 f"supervisord is not reachable at {self.socket_path} ({exc})"
             ) from exc
