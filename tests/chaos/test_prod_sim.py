@@ -84,6 +84,31 @@ def test_status_shows_roles_zones_prometheus_and_memory(prod_sim: Path) -> None:
     assert status.memory_bytes["replicas"] > 0 and status.memory_bytes["postgresql"] > 0
 
 
+def test_prometheus_scrapes_every_replica_and_exporter_with_their_labels(prod_sim: Path) -> None:
+    platform = LocalPlatform(prod_sim)
+    prometheus = platform.endpoints().monitoring["prometheus"]
+    replicas = {r.replica: (r.service, r.zone) for r in platform.status().replicas}
+
+    def all_up() -> bool:
+        targets = query(prometheus, "up")
+        return len(targets) >= len(replicas) + 6 and all(t["value"][1] == "1" for t in targets)
+
+    _wait(all_up, 30, "every scrape target up")
+    scraped = {
+        t["metric"]["replica"]: (t["metric"]["service"], t["metric"]["zone"])
+        for t in query(prometheus, 'up{job="tripgen"}')
+    }
+    assert scraped == replicas
+    jobs = {t["metric"]["job"] for t in query(prometheus, "up")}
+    assert jobs == {"tripgen", "nginx", "postgresql", "redis", "prometheus"}
+    members = {t["metric"]["member"] for t in query(prometheus, "pg_up == 1")}
+    assert members == {"pg-1", "pg-2"}
+    assert {t["metric"]["member"] for t in query(prometheus, "redis_up == 1")} == {
+        "redis-1",
+        "redis-2",
+    }
+
+
 def test_a_kill_then_a_zone_outage_fail_no_request_while_a_replica_is_ready(
     prod_sim: Path,
 ) -> None:
