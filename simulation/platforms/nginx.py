@@ -104,26 +104,10 @@ def _duration(seconds: float) -> str:
     )
 
 
-def render_nginx_conf(
-    *,
-    paths: NginxPaths,
-    listen_port: int,
-    upstreams: Mapping[str, Sequence[int]],
-    policy: UpstreamPolicy | None = None,
-    host: str = "127.0.0.1",
-    worker_processes: int = 1,
-    status_port: int | None = None,
-) -> str:
-    """nginx.conf routing each service's prefix to the replicas on `upstreams[service]` (ports on
-    `host`). A service with no replicas answers 503 problem+json: it is not deployed. With
-    `status_port`, `stub_status` answers there (for the nginx exporter), apart from users."""
-    policy = policy or UpstreamPolicy()
-    status = (
-        f"    server {{\n        listen {host}:{status_port};\n"
-        f"        location = {STUB_STATUS_PATH} {{\n            stub_status;\n        }}\n    }}\n"
-        if status_port
-        else ""
-    )
+def _routes(
+    upstreams: Mapping[str, Sequence[int]], policy: UpstreamPolicy, host: str
+) -> tuple[list[str], list[str]]:
+    """The upstream blocks and the locations routing each service's prefix to them."""
     blocks: list[str] = []
     locations: list[str] = []
     for service, prefix in SERVICE_PATHS.items():
@@ -152,6 +136,30 @@ def render_nginx_conf(
             f"        location = {prefix} {{\n            {target}\n        }}\n"
             f"        location {prefix}/ {{\n            {target}\n        }}\n"
         )
+    return blocks, locations
+
+
+def render_nginx_conf(
+    *,
+    paths: NginxPaths,
+    listen_port: int,
+    upstreams: Mapping[str, Sequence[int]],
+    policy: UpstreamPolicy | None = None,
+    host: str = "127.0.0.1",
+    worker_processes: int = 1,
+    status_port: int | None = None,
+) -> str:
+    """nginx.conf routing each service's prefix to the replicas on `upstreams[service]` (ports on
+    `host`). A service with no replicas answers 503 problem+json: it is not deployed. With
+    `status_port`, `stub_status` answers there (for the nginx exporter), apart from users."""
+    policy = policy or UpstreamPolicy()
+    status = (
+        f"    server {{\n        listen {host}:{status_port};\n"
+        f"        location = {STUB_STATUS_PATH} {{\n            stub_status;\n        }}\n    }}\n"
+        if status_port
+        else ""
+    )
+    blocks, locations = _routes(upstreams, policy, host)
     temp = "".join(
         f"    {kind}_temp_path {paths.temp(kind)};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
