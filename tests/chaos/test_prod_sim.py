@@ -29,6 +29,7 @@ class Traffic:
     """GETs over the key routes, about `per_s` a second, on a thread; every outcome kept."""
 
     def __init__(self, base_url: str, run_dir: Path, per_s: float = 20.0) -> None:
+        run_dir.mkdir(parents=True, exist_ok=True)
         self.accounts = AccountPool(base_url, run_dir, "b2b")
         self.base_url = base_url
         self.per_s = per_s
