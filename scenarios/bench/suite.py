@@ -234,6 +234,57 @@ def _wanted(opts: Options, key: str) -> bool:
     return not opts.only or key in opts.only
 
 
+def _measure_all(
+    opts: Options, deployment: BenchDeployment, folder: Path
+) -> tuple[list[Figures], AiBenchResult | None, str]:
+    """Every wanted case against one deployment, bracketed by the baseline twice."""
+    figures: list[Figures] = []
+    ai: AiBenchResult | None = None
+    ai_note = ""
+    base = deployment.endpoints.base_url
+    with console.status("registering accounts, warming caches …"):
+        fixture = build_fixture(base, accounts=opts.users)
+    fixture_path = fixture.save(folder / "fixture.json")
+    routes_file = LOCUSTFILES / "bench_routes.py"
+    mix_journey = replace(MIX_JOURNEY, accounts_file=str(fixture_path))
+    if "ai" not in deployment.endpoints.services:
+        # Without an ai-service no itinerary ever finishes: a traveller would wait out the
+        # deadline instead of using the API, and the mix would measure idle users.
+        mix_journey = replace(mix_journey, itinerary_every_s=NEVER_S)
+    fixture_env = {BENCH_FIXTURE_ENV: str(fixture_path)}
+    with BaselineServer(BASELINE_REPLICAS) as baseline:
+        figures.append(
+            measure("baseline", "baseline (trivial FastAPI)", routes_file,
+                    baseline.base_url, opts, folder, user_class="Baseline")
+        )  # fmt: skip
+        for case in ROUTE_CASES:
+            if _wanted(opts, case.key):
+                figures.append(
+                    measure(case.key, case.title, routes_file, base, opts, folder,
+                            user_class=case.user_class, env=fixture_env,
+                            deployment=deployment, profile_service=case.service)
+                )  # fmt: skip
+        if _wanted(opts, "mix"):
+            figures.append(
+                measure("mix", "journey mix through nginx", LOCUSTFILES / "journeys.py",
+                        base, opts, folder, env=mix_journey.environment(),
+                        deployment=deployment, profile_service="location")
+            )  # fmt: skip
+            if mix_journey.itinerary_every_s >= NEVER_S:
+                figures[-1].notes.append("no itinerary requests: ai-service is not deployed")
+        figures.append(
+            measure("baseline_again", "baseline again (drift = noise)", routes_file,
+                    baseline.base_url, opts, folder, user_class="Baseline")
+        )  # fmt: skip
+    if _wanted(opts, "ai"):
+        if "ai" in deployment.endpoints.services:
+            console.print(f"[bold]AI generation[/]: {AI_CONCURRENCY} concurrent …")
+            ai = run_ai_bench(base, fixture.accounts, concurrency=AI_CONCURRENCY)
+        else:
+            ai_note = "ai-service is not deployed"
+    return figures, ai, ai_note
+
+
 def run_bench(opts: Options) -> dict[str, Any]:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     folder = opts.out_root / stamp
@@ -241,51 +292,8 @@ def run_bench(opts: Options) -> dict[str, Any]:
     started = datetime.now(UTC)
     load_before = os.getloadavg()
     deployment = ensure_deployment(opts.deploy_dir)
-    figures: list[Figures] = []
-    ai: AiBenchResult | None = None
-    ai_note = ""
     try:
-        base = deployment.endpoints.base_url
-        with console.status("registering accounts, warming caches …"):
-            fixture = build_fixture(base, accounts=opts.users)
-        fixture_path = fixture.save(folder / "fixture.json")
-        routes_file = LOCUSTFILES / "bench_routes.py"
-        mix_journey = replace(MIX_JOURNEY, accounts_file=str(fixture_path))
-        if "ai" not in deployment.endpoints.services:
-            # Without an ai-service no itinerary ever finishes: a traveller would wait out the
-            # deadline instead of using the API, and the mix would measure idle users.
-            mix_journey = replace(mix_journey, itinerary_every_s=NEVER_S)
-        fixture_env = {BENCH_FIXTURE_ENV: str(fixture_path)}
-        with BaselineServer(BASELINE_REPLICAS) as baseline:
-            figures.append(
-                measure("baseline", "baseline (trivial FastAPI)", routes_file,
-                        baseline.base_url, opts, folder, user_class="Baseline")
-            )  # fmt: skip
-            for case in ROUTE_CASES:
-                if _wanted(opts, case.key):
-                    figures.append(
-                        measure(case.key, case.title, routes_file, base, opts, folder,
-                                user_class=case.user_class, env=fixture_env,
-                                deployment=deployment, profile_service=case.service)
-                    )  # fmt: skip
-            if _wanted(opts, "mix"):
-                figures.append(
-                    measure("mix", "journey mix through nginx", LOCUSTFILES / "journeys.py",
-                            base, opts, folder, env=mix_journey.environment(),
-                            deployment=deployment, profile_service="location")
-                )  # fmt: skip
-                if mix_journey.itinerary_every_s >= NEVER_S:
-                    figures[-1].notes.append("no itinerary requests: ai-service is not deployed")
-            figures.append(
-                measure("baseline_again", "baseline again (drift = noise)", routes_file,
-                        baseline.base_url, opts, folder, user_class="Baseline")
-            )  # fmt: skip
-        if _wanted(opts, "ai"):
-            if "ai" in deployment.endpoints.services:
-                console.print(f"[bold]AI generation[/]: {AI_CONCURRENCY} concurrent …")
-                ai = run_ai_bench(base, fixture.accounts, concurrency=AI_CONCURRENCY)
-            else:
-                ai_note = "ai-service is not deployed"
+        figures, ai, ai_note = _measure_all(opts, deployment, folder)
     finally:
         if deployment.deployed_here and not opts.keep:
             deployment.platform.down()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from runs.jsonl import read_jsonl
 from runs.results import (
@@ -53,43 +55,15 @@ def build_results(
     `started_at`/`ended_at` default to the first and last stats-history rows (the last row can
     be up to a second before the run really ended; `run_load` passes the exit time).
     """
-    folder = csv_prefix.parent
-    stats_path = Path(f"{csv_prefix}_stats.csv")
-    endpoints, totals = locust_csv.read_stats(stats_path)
-    notes = list(notes)
-    final = locust_csv.read_final_stats(
-        Path(f"{csv_prefix}.json"), locust_csv.percentile_keys(stats_path)
-    )
-    if final is not None:
-        if final[1]["requests"] != totals["requests"]:
-            notes.append(
-                f"locust's stats CSV (rewritten once a second, not on shutdown) counted "
-                f"{totals['requests']:,} of the run's {final[1]['requests']:,} requests; "
-                "endpoint stats are the final ones from locust.json"
-            )
-        endpoints, totals = final
-    history_path = Path(f"{csv_prefix}_stats_history.csv")
-    points, window = locust_csv.read_history(history_path)
+    locust = _read_locust(csv_prefix, list(notes))
+    points = locust.points
     if started_at is None or ended_at is None:
         if not points:
             raise locust_csv.LocustOutputError(
-                f"{history_path}: no rows, and no started_at/ended_at given"
+                f"{csv_prefix}_stats_history.csv: no rows, and no started_at/ended_at given"
             )
         started_at = started_at or points[0]["timestamp"]
         ended_at = ended_at or points[-1]["timestamp"]
-
-    artifacts = {
-        kind: path.name
-        for kind, path in {
-            "stats_csv": Path(f"{csv_prefix}_stats.csv"),
-            "stats_history_csv": history_path,
-            "failures_csv": Path(f"{csv_prefix}_failures.csv"),
-            "exceptions_csv": Path(f"{csv_prefix}_exceptions.csv"),
-            "locust_json": Path(f"{csv_prefix}.json"),
-            "locust_html": Path(f"{csv_prefix}.html"),
-        }.items()
-        if path.exists()
-    }
     results = LoadResults(
         profile=profile,
         platform=platform,
@@ -101,10 +75,10 @@ def build_results(
         ended_at=aware(ended_at),
         replicas=dict(replicas or {}),
         load_generator_processes=processes,
-        endpoints=[EndpointStats.model_validate(row) for row in endpoints],
-        totals=EndpointStats.model_validate(totals),
+        endpoints=[EndpointStats.model_validate(row) for row in locust.endpoints],
+        totals=EndpointStats.model_validate(locust.totals),
         timeseries=[TimePoint.model_validate(p) for p in points],
-        timeseries_percentiles=window,
+        timeseries_percentiles=locust.window,
         failures=[
             FailureRecord.model_validate(r)
             for r in locust_csv.read_failures(Path(f"{csv_prefix}_failures.csv"))
@@ -113,9 +87,65 @@ def build_results(
             ExceptionRecord.model_validate(r)
             for r in locust_csv.read_exceptions(Path(f"{csv_prefix}_exceptions.csv"))
         ],
-        artifacts=artifacts,
-        notes=notes,
+        artifacts=_artifacts(csv_prefix),
+        notes=locust.notes,
     )
+    _merge_side_files(results, csv_prefix.parent, samples, probes, chaos_events)
+    return results
+
+
+@dataclass
+class _LocustOutput:
+    endpoints: list[dict[str, Any]]
+    totals: dict[str, Any]
+    points: list[dict[str, Any]]
+    window: Any
+    notes: list[str]
+
+
+def _read_locust(csv_prefix: Path, notes: list[str]) -> _LocustOutput:
+    """The stats (final ones from `PREFIX.json` when present) and the per-second history."""
+    stats_path = Path(f"{csv_prefix}_stats.csv")
+    endpoints, totals = locust_csv.read_stats(stats_path)
+    final = locust_csv.read_final_stats(
+        Path(f"{csv_prefix}.json"), locust_csv.percentile_keys(stats_path)
+    )
+    if final is not None:
+        if final[1]["requests"] != totals["requests"]:
+            notes.append(
+                f"locust's stats CSV (rewritten once a second, not on shutdown) counted "
+                f"{totals['requests']:,} of the run's {final[1]['requests']:,} requests; "
+                "endpoint stats are the final ones from locust.json"
+            )
+        endpoints, totals = final
+    points, window = locust_csv.read_history(Path(f"{csv_prefix}_stats_history.csv"))
+    return _LocustOutput(endpoints, totals, points, window, notes)
+
+
+def _artifacts(csv_prefix: Path) -> dict[str, str]:
+    """Locust's output files that exist, by kind."""
+    return {
+        kind: path.name
+        for kind, path in {
+            "stats_csv": Path(f"{csv_prefix}_stats.csv"),
+            "stats_history_csv": Path(f"{csv_prefix}_stats_history.csv"),
+            "failures_csv": Path(f"{csv_prefix}_failures.csv"),
+            "exceptions_csv": Path(f"{csv_prefix}_exceptions.csv"),
+            "locust_json": Path(f"{csv_prefix}.json"),
+            "locust_html": Path(f"{csv_prefix}.html"),
+        }.items()
+        if path.exists()
+    }
+
+
+def _merge_side_files(
+    results: LoadResults,
+    folder: Path,
+    samples: Path | None,
+    probes: Path | None,
+    chaos_events: Path | None,
+) -> None:
+    """Samples, probes and chaos events written beside the run (absent: none recorded)."""
     for kind, path, default in (
         ("samples", samples, SAMPLES_FILE),
         ("probes", probes, PROBES_FILE),
@@ -127,4 +157,3 @@ def build_results(
     results.add_samples(read_jsonl(samples or folder / SAMPLES_FILE, SampleRecord))
     results.add_probes(read_jsonl(probes or folder / PROBES_FILE, ProbeResult))
     results.add_chaos_events(read_jsonl(chaos_events or folder / CHAOS_FILE, ChaosEvent))
-    return results

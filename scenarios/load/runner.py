@@ -164,44 +164,8 @@ def run_load(
     limit = duration_s + stop_timeout_s + _STARTUP_GRACE_S
     log_path = run_dir / LOG_FILE
     prober = Prober(probe_targets, run_dir / PROBES_FILE) if probe_targets else None
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env)
-        if prober is not None:
-            prober.start()
-        try:
-            code = _wait(process, limit, stop)
-        except subprocess.TimeoutExpired:
-            # SIGTERM lets locust write its final stats; SIGKILL only if that hangs too.
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            raise LoadRunError(
-                f"locust ran past {limit:.0f} s and was stopped; log {log_path}:\n"
-                + _tail(log_path)
-            ) from None
-        except KeyboardInterrupt:
-            # Ctrl-C or SIGTERM of the caller: locust must not outlive it (SIGINT first, so it
-            # still writes its files).
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            raise
-        finally:
-            finished = datetime.now(UTC)
-            if prober is not None:
-                prober.stop()
-    if code not in (0, 1):
-        raise LoadRunError(f"locust exited with {code}; log {log_path}:\n{_tail(log_path)}")
-    if not Path(f"{prefix}_stats.csv").exists():
-        raise LoadRunError(
-            f"locust wrote no {prefix}_stats.csv; log {log_path}:\n{_tail(log_path)}"
-        )
+    code, finished = _run_locust(command, child_env, log_path, limit, prober, stop)
+    _check_output(code, prefix, log_path)
     notes = ["locust exited with 1: requests failed or the locustfile raised"] if code else []
     try:
         results = build_results(
@@ -221,3 +185,55 @@ def run_load(
         raise LoadRunError(f"{exc}; log {log_path}:\n{_tail(log_path)}") from exc
     results.artifacts["locust_log"] = LOG_FILE
     return results.save(run_dir / RESULTS_FILE)
+
+
+def _stop(process: subprocess.Popen[bytes], first: signal.Signals) -> None:
+    """Send `first` (locust still writes its files on SIGINT/SIGTERM); SIGKILL if it hangs."""
+    process.send_signal(first)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _run_locust(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    log_path: Path,
+    limit_s: float,
+    prober: Prober | None,
+    stop: threading.Event | None,
+) -> tuple[int, datetime]:
+    """Run locust (and the prober alongside) to its end: (exit code, when it ended)."""
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            list(command), stdout=log, stderr=subprocess.STDOUT, env=dict(env)
+        )
+        if prober is not None:
+            prober.start()
+        try:
+            return _wait(process, limit_s, stop), datetime.now(UTC)
+        except subprocess.TimeoutExpired:
+            _stop(process, signal.SIGTERM)
+            raise LoadRunError(
+                f"locust ran past {limit_s:.0f} s and was stopped; log {log_path}:\n"
+                + _tail(log_path)
+            ) from None
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM of the caller: locust must not outlive it.
+            _stop(process, signal.SIGINT)
+            raise
+        finally:
+            if prober is not None:
+                prober.stop()
+
+
+def _check_output(code: int, prefix: Path, log_path: Path) -> None:
+    """Exit 0 or 1 (requests failed) with a stats CSV is a run; anything else is an error."""
+    if code not in (0, 1):
+        raise LoadRunError(f"locust exited with {code}; log {log_path}:\n{_tail(log_path)}")
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise LoadRunError(
+            f"locust wrote no {prefix}_stats.csv; log {log_path}:\n{_tail(log_path)}"
+        )

@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.ai import generation_bench
 from services.ai.planner import Itinerary, Place, TripRequest, verify_itinerary
 from services.ai.planning_input import city_centre
 from services.kit.queue import (
@@ -333,24 +332,6 @@ async def test_the_request_trip_service_builds_is_understood(service: AIService)
     first_leg = document["days"][0]["legs"][0]
     assert first_leg["from_id"] == "@lodging"
     assert centre.lat > 37.4
-
-
-async def test_the_generation_benchmark_measures_concurrent_generations(
-    service: AIService, ai_settings: Any
-) -> None:
-    timings = await generation_bench.run(
-        ai_settings(),
-        count=3,
-        city="Seoul",
-        days=2,
-        start=date(2026, 4, 1),
-        must_visit=[],
-        timeout_s=60,
-    )
-    assert [t.status for t in timings] == ["done"] * 3
-    assert all(0 <= t.queued_s <= t.total_s and t.generating_s > 0 for t in timings)
-    table = generation_bench.report(timings)
-    assert "end to end" in table and "3 generations: 3 done, 0 failed" in table
 
 
 async def test_a_database_outage_is_retried_and_the_message_is_not_lost(
