@@ -35,7 +35,7 @@ def lint(session: nox.Session) -> None:
     _install(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
-    session.run("mypy", "services", "runs", "simulation", "scenarios", "chaos")
+    session.run("mypy", "services", "runs", "simulation", "scenarios", "chaos", "tests")
 
 
 @nox.session(python=PYTHON)

@@ -44,6 +44,7 @@ def test_kill_redis_outage_and_poison_hold_and_account(prod_sim: Path) -> None:
     assert accounting["dead_lettered"] == 3 and accounting["completed"] == 2
     assert accounting["deliveries_per_poison"] == 3
 
+    assert outcomes[0].journal is not None
     run_folder = outcomes[0].journal.parent.parent
     results = LoadResults.load(run_folder / "results.json")
     names = {e.name for e in results.chaos_events}

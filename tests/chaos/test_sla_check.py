@@ -34,7 +34,12 @@ def test_without_chaos_it_is_the_plain_sla_check(
     capsys: pytest.CaptureFixture[str], tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[object] = []
-    monkeypatch.setattr(sla_check, "cmd_sla_check", lambda args, measure: seen.append(measure) or 0)
+
+    def fake_sla_check(args: object, measure: object) -> int:
+        seen.append(measure)
+        return 0
+
+    monkeypatch.setattr(sla_check, "cmd_sla_check", fake_sla_check)
     assert sla_check.main(["--profile", "dev"]) == 0
     assert len(seen) == 1
     assert seen[0].__wrapped__ is sla_check.plain_measure  # type: ignore[attr-defined]
@@ -47,7 +52,7 @@ def test_the_alerts_of_the_measured_run_are_recorded_beside_it(
     results = SimpleNamespace(started_at=started, ended_at=started + timedelta(minutes=1))
     deployment = SimpleNamespace(endpoints=Endpoints("http://x", {}, monitoring={}))
     monkeypatch.setattr(sla_check, "ALERT_SETTLE_S", 0.0)
-    measure = sla_check.with_alerts(lambda *_: results)  # type: ignore[arg-type,return-value]
+    measure = sla_check.with_alerts(lambda *_: results)  # type: ignore[arg-type]
     assert measure(deployment, None, tmp_path, []) is results  # type: ignore[arg-type]
     record = json.loads((tmp_path / "alerts.json").read_text())
     assert record["error"] == "the deployment has no Prometheus (dev without --monitoring)"

@@ -164,4 +164,4 @@ def test_verify_exits_non_zero_when_a_step_fails() -> None:
     console = Console(file=io.StringIO(), width=120)
     assert chart._summary(console, Table, [chart.Step("lint", ok=True)]) == 0
     assert chart._summary(console, Table, [chart.Step("lint", ok=False, errors=["x"])]) == 1
-    assert "1 of 1 steps failed" in console.file.getvalue()
+    assert "1 of 1 steps failed" in console.file.getvalue()  # type: ignore[attr-defined]

@@ -184,7 +184,7 @@ async def _admin_tokens(client: httpx.AsyncClient, repo: UserRepository) -> dict
 @pytest.fixture
 def repo(client: httpx.AsyncClient) -> UserRepository:
     app = client._transport.app  # type: ignore[attr-defined]
-    return app.state.user_resources.users  # type: ignore[no-any-return]
+    return app.state.user_resources.users
 
 
 async def test_admin_lists_users_paged(client: httpx.AsyncClient, repo: UserRepository) -> None:

@@ -137,7 +137,8 @@ def test_postgres_fails_over_to_the_standby_without_losing_an_acknowledged_write
     dsn = multi_host_dsn([first.port, second.port], user="tripgen", password="tripgen",
                          database="tripgen")  # fmt: skip
     with psycopg.connect(dsn, autocommit=True) as conn:
-        assert conn.execute("SHOW synchronous_standby_names").fetchone()[0] != ""
+        standby_names = conn.execute("SHOW synchronous_standby_names").fetchone()
+        assert standby_names is not None and standby_names[0] != ""
         conn.execute("CREATE TABLE rows (n int PRIMARY KEY)")
 
     state: dict[str, psycopg.Connection[tuple[object, ...]] | None] = {"conn": None}
@@ -146,7 +147,9 @@ def test_postgres_fails_over_to_the_standby_without_losing_an_acknowledged_write
         try:
             if state["conn"] is None:
                 state["conn"] = psycopg.connect(dsn, autocommit=True, connect_timeout=2)
-            state["conn"].execute("INSERT INTO rows VALUES (%s)", (number,))
+            conn = state["conn"]
+            assert conn is not None
+            conn.execute("INSERT INTO rows VALUES (%s)", (number,))
         except psycopg.Error:
             state["conn"] = None
             raise
@@ -280,10 +283,12 @@ def test_pgbackrest_restores_the_latest_point_and_an_explicit_earlier_time(
                     time.sleep(0.2)
             # A planned stop: the current WAL segment is archived first (a crash would lose the
             # rows since the last archived one: the DR drill measures that).
-            segment = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()[0]
+            switched = conn.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
+            assert switched is not None
+            segment = switched[0]
             deadline = time.monotonic() + 30
             archived = "SELECT last_archived_wal FROM pg_stat_archiver"
-            while conn.execute(archived).fetchone()[0] != segment:
+            while (conn.execute(archived).fetchone() or [None])[0] != segment:
                 assert time.monotonic() < deadline, "WAL segment not archived within 30 s"
                 time.sleep(0.05)
         server.stop()

@@ -187,7 +187,7 @@ class FakeCluster:
         with self.lock:
             self.objects.pop((prefix, resource, ns, name), None)
 
-    def later(self, delay_s: float, action: Callable[[], None]) -> None:
+    def later(self, delay_s: float, action: Callable[[], object]) -> None:
         timer = threading.Timer(delay_s, action)
         timer.daemon = True
         timer.start()
@@ -227,12 +227,12 @@ class FakeCluster:
                 "_ready_at": now + self.pod_ready_after_s,
             }  # fmt: skip
             self.put(pod)
-        for pod in self._pods_of(namespace, selector)[wanted:]:
-            self.remove("Pod", pod["metadata"]["name"], namespace)
+        for extra in self._pods_of(namespace, selector)[wanted:]:
+            self.remove("Pod", extra["metadata"]["name"], namespace)
         ready = 0
-        for pod in self._pods_of(namespace, selector):
-            if pod.get("_ready_at", 0) <= now:
-                pod["status"] = {
+        for existing in self._pods_of(namespace, selector):
+            if existing.get("_ready_at", 0) <= now:
+                existing["status"] = {
                     "phase": "Running",
                     "conditions": [{"type": "Ready", "status": "True"}],
                 }

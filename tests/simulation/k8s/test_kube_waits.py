@@ -125,7 +125,7 @@ def test_waiting_for_pods_to_go_is_done_when_none_exists(fake_api: FakeApi) -> N
     assert wait_pods_gone(fake_api.api(), NS, "app=redis", timeout_s=1, **FAST) < 0.5
 
 
-def test_the_release_names_its_autoscalers(render) -> None:  # type: ignore[no-untyped-def]
+def test_the_release_names_its_autoscalers(render) -> None:
     prod_kind: list[Doc] = render("prod+kind")
     found = {a.hpa: a for a in release_autoscalers(prod_kind)}
     # SPEC.md › Autoscaling and disruption: HPA minimums 3/3/2/2

@@ -72,7 +72,7 @@ def test_drain_keeps_the_data_stores_and_daemonsets(fake_api: FakeApi) -> None:
     assert node_spec(fake_api, f"{CLUSTER}-worker6")["unschedulable"] is False
 
 
-def node_spec(fake_api: FakeApi, name: str) -> dict:  # type: ignore[type-arg]
+def node_spec(fake_api: FakeApi, name: str) -> dict:
     live = fake_api.api().get(f"{CORE}/nodes/{name}")
     assert live is not None
     return dict(live["spec"])

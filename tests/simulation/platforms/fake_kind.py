@@ -156,7 +156,7 @@ class FakeKindWorld:
         handler = getattr(self, f"_{tool}", None)
         if handler is None:
             return 127, "", f"{tool}: command not found"
-        return handler(list(argv[1:]))  # type: ignore[no-any-return]
+        return handler(list(argv[1:]))
 
     def _docker(self, args: list[str]) -> tuple[int, str, str]:
         if args[:1] == ["info"]:

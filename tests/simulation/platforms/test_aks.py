@@ -240,9 +240,9 @@ def test_preflight_wants_zone_labels_and_the_application_taint(
     write_gate(tmp_path, passed=True)
     for node in world.cluster.of_kind("Node"):
         node["spec"]["taints"] = []
-    node = world.cluster.find("Node", "aks-system-0")
-    assert node is not None
-    del node["metadata"]["labels"][ZONE_LABEL]
+    system_node = world.cluster.find("Node", "aks-system-0")
+    assert system_node is not None
+    del system_node["metadata"]["labels"][ZONE_LABEL]
     with pytest.raises(PlatformError) as caught:
         aks(tmp_path, world, printed).deploy("prod")
     message = str(caught.value)

@@ -71,7 +71,7 @@ def kind(
     )
 
 
-def pods_of(world: FakeKindWorld, component: str) -> list[dict]:  # type: ignore[type-arg]
+def pods_of(world: FakeKindWorld, component: str) -> list[dict]:
     return [
         p
         for p in world.cluster.of_kind("Pod")
@@ -79,7 +79,7 @@ def pods_of(world: FakeKindWorld, component: str) -> list[dict]:  # type: ignore
     ]
 
 
-def node_of(world: FakeKindWorld, pod: dict) -> dict:  # type: ignore[type-arg]
+def node_of(world: FakeKindWorld, pod: dict) -> dict:
     node = world.cluster.find("Node", pod["spec"]["nodeName"])
     assert node is not None
     return node
