@@ -9,6 +9,7 @@ own prefix in the run directory, so it needs no root and touches nothing in /etc
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -96,6 +97,13 @@ class UpstreamPolicy:
     # keep-alive, so nginx never reuses a connection uvicorn is just closing.
     keepalive: int = 64
     keepalive_timeout_s: int = 4
+
+
+HEALTH_NOT_ROUTED = json.dumps({
+    "type": "about:blank", "title": "Not Found", "status": 404,
+    "detail": "health is served by each replica at /actuator/health (liveness, readiness, "
+    "startup), not through the gateway; the gateway answers /healthz",
+})  # fmt: skip
 
 
 def _duration(seconds: float) -> str:
@@ -198,6 +206,12 @@ http {{
         location = /healthz {{
             default_type text/plain;
             return 200 "ok\\n";
+        }}
+        # Health is for the probes that reach each replica directly (the kubelet's, supervisord's
+        # checks): behind the gateway it would report one arbitrary replica, so say where it is.
+        location ~ ^/api/[a-z]+/actuator(/|$) {{
+            default_type application/problem+json;
+            return 404 '{HEALTH_NOT_ROUTED}';
         }}
 {"".join(locations)}
         location / {{

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from simulation.backing import is_ci
+from simulation.backing.processes import free_port
 from simulation.platforms.nginx import (
     NginxMissing,
     NginxPaths,
     check_config,
+    command,
     find_nginx,
     render_nginx_conf,
 )
@@ -75,22 +84,27 @@ def test_listens_on_loopback_in_the_foreground(conf: str, tmp_path: Path) -> Non
     assert f"pid {tmp_path / 'nginx' / 'nginx.pid'};" in conf
 
 
-def test_real_nginx_accepts_the_config(tmp_path: Path) -> None:
+@pytest.fixture
+def nginx_binary() -> Path:
+    """The real nginx: installed when missing (as root); a failure, not a skip, in CI."""
     try:
-        binary = find_nginx(install=False)
+        return find_nginx()
     except NginxMissing as exc:
+        if is_ci():
+            pytest.fail(str(exc), pytrace=False)
         pytest.skip(str(exc))
+
+
+def test_real_nginx_accepts_the_config(tmp_path: Path, nginx_binary: Path) -> None:
+    binary = nginx_binary
     paths = NginxPaths(tmp_path / "nginx")
     paths.create()
     paths.conf.write_text(render_nginx_conf(paths=paths, listen_port=8088, upstreams=UPSTREAMS))
     check_config(binary, paths)  # `nginx -t`
 
 
-def test_a_broken_config_is_reported(tmp_path: Path) -> None:
-    try:
-        binary = find_nginx(install=False)
-    except NginxMissing as exc:
-        pytest.skip(str(exc))
+def test_a_broken_config_is_reported(tmp_path: Path, nginx_binary: Path) -> None:
+    binary = nginx_binary
     paths = NginxPaths(tmp_path / "nginx")
     paths.create()
     paths.conf.write_text("events {}\nhttp { upstream {\n")
@@ -115,3 +129,40 @@ def test_stub_status_answers_on_its_own_port_only(tmp_path: Path) -> None:
     assert "location = /stub_status {\n            stub_status;" in status
     front = conf[conf.index("listen 127.0.0.1:8088") : conf.index("listen 127.0.0.1:8099;")]
     assert "stub_status" not in front
+
+
+@pytest.fixture
+def running_nginx(tmp_path: Path, nginx_binary: Path) -> Iterator[str]:
+    """A real nginx with the rendered config on a free port (upstreams that nobody serves)."""
+    paths = NginxPaths(tmp_path / "nginx")
+    paths.create()
+    port = free_port()
+    paths.conf.write_text(render_nginx_conf(paths=paths, listen_port=port, upstreams=UPSTREAMS))
+    proc = subprocess.Popen(command(nginx_binary, paths), stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "nginx did not answer /healthz within 10 s"
+            time.sleep(0.05)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("service", ["users", "trips", "ai", "locations"])
+def test_health_through_the_gateway_says_where_health_lives(
+    running_nginx: str, service: str
+) -> None:
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(f"{running_nginx}/api/{service}/actuator/health", timeout=5)
+    assert answer.value.code == 404
+    assert answer.value.headers["Content-Type"] == "application/problem+json"
+    problem = json.loads(answer.value.read())
+    assert problem["status"] == 404
+    assert "/actuator/health" in problem["detail"] and "/healthz" in problem["detail"]
