@@ -1,5 +1,5 @@
-"""Open and close a chaos event around steps that are not ours (chaostoolkit-kubernetes
-actions such as `cordon_node`/`drain_nodes`), so their fault windows are recorded too."""
+"""Open and close a chaos event around steps that record no event themselves (the kind zone
+outage's cordon and drain), so their fault windows are recorded too."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Actions on the deployment through the platform interface (`simulation.platforms`), each
 recorded as a chaos event: kill a replica, take a zone out and restore it, stop and start a
-dependency. The same calls work on `local` (supervised processes) and `kind` (kubectl), so
-experiments use them wherever the platform has no chaostoolkit-kubernetes equivalent.
+dependency. The same calls work on `local` (supervised processes) and `kind` (kubectl through
+the harness's own kind context).
 """
 
 from __future__ import annotations

@@ -60,20 +60,27 @@ def test_providers_exist_and_accept_their_arguments(name: str) -> None:
             assert argument in parameters, f"{provider['func']} takes no {argument!r}"
 
 
-def test_kind_steps_are_chaostoolkit_kubernetes_and_dropped_on_local() -> None:
+def test_kind_steps_use_the_context_checked_provider_and_are_dropped_on_local() -> None:
     zone = load_experiment("zone-outage")
     kind_modules = {
-        a["provider"]["module"] for a in zone["method"] if "kind" in a.get("platforms", [])
+        a["provider"]["module"]
+        for a in zone["method"] + zone["rollbacks"]
+        if "kind" in a.get("platforms", [])
     }
-    assert "chaosk8s.node.actions" in kind_modules
+    # chaostoolkit-kubernetes' node actions would act on whatever context is current (an AKS
+    # one included): every cluster-changing kind step goes through the provider that pins the
+    # harness's kind context and refuses any other cluster.
+    assert "chaosk8s.node.actions" not in kind_modules
     local = copy.deepcopy(zone)
     select_platform_steps(local, "local")
     assert all("kind" not in a.get("platforms", ["local"]) for a in local["method"])
     kind = copy.deepcopy(zone)
     select_platform_steps(kind, "kind")
     names = [a["provider"]["func"] for a in kind["method"]]
-    assert names.index("cordon_node") < names.index("drain_nodes") < names.index("uncordon_node")
-    assert "uncordon_node" in [a["provider"]["func"] for a in kind["rollbacks"]]
+    assert names.index("cordon_zone") < names.index("drain_zone") < names.index("uncordon_zone")
+    assert "uncordon_zone" in [a["provider"]["func"] for a in kind["rollbacks"]]
+    drain = next(a for a in kind["method"] if a["provider"]["func"] == "drain_zone")
+    assert drain["provider"]["module"] == "chaos.providers.kube"
 
 
 @pytest.mark.parametrize("name", sorted(EXPERIMENTS))
