@@ -21,14 +21,15 @@ from pydantic import (
     field_validator,
 )
 
+from services.kit.types import Text
 from services.kit.vocabulary import Budget, Category, Pace, TravelMode
 
 MAX_TRIP_DAYS = 30  # the same bound trip-service puts on a trip
 MAX_MUST_VISIT = 50
 
-CityName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-PlaceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Wishes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+CityName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+PlaceId = Annotated[Text, StringConstraints(min_length=1, max_length=128)]
+Wishes = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=1000)]
 
 
 class ScheduleStatus(StrEnum):

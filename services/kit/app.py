@@ -13,12 +13,14 @@ from services.kit.auth import ServiceCredentials, TokenCodec
 from services.kit.cache import CacheTtls, L1Cache, TieredCache
 from services.kit.db import open_pool, schema_of
 from services.kit.errors import install_error_handlers
+from services.kit.fault import install_fault
 from services.kit.httpclient import build_http_client
 from services.kit.logs import configure_logging
 from services.kit.metrics import ServiceMetrics, metrics_endpoint
 from services.kit.middleware import ObservabilityMiddleware
 from services.kit.redis_client import redis_from_url
 from services.kit.resources import Resources
+from services.kit.sessions import SessionVersions
 from services.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -29,10 +31,11 @@ Extension = Callable[[FastAPI, Resources], AbstractAsyncContextManager[None]]
 
 def token_codec(settings: ServiceSettings) -> TokenCodec:
     return TokenCodec(
-        secret=settings.signing_key,
+        keys=settings.signing_keys,
         algorithm=settings.jwt_algorithm,
         access_ttl_s=settings.access_token_ttl_s,
         refresh_ttl_s=settings.refresh_token_ttl_s,
+        audience=settings.service_name,
     )
 
 
@@ -48,13 +51,15 @@ def create_service_app(
     """Build a service app. Pools and clients are created in the lifespan, not at import."""
     name = settings.service_name
     metrics = ServiceMetrics(name)
+    public_docs = settings.profile == "dev"
     app = FastAPI(
         title=title,
         description=description,
         version="0.1.0",
         lifespan=_service_lifespan(settings, metrics, with_queue=with_queue, extensions=extensions),
-        docs_url=f"/api/{_route_prefix(name)}/docs",
-        openapi_url=f"/api/{_route_prefix(name)}/openapi.json",
+        # The interactive docs and the schema map the attack surface: served in dev only.
+        docs_url=f"/api/{_route_prefix(name)}/docs" if public_docs else None,
+        openapi_url=f"/api/{_route_prefix(name)}/openapi.json" if public_docs else None,
         redoc_url=None,
     )
     app.state.metrics = metrics
@@ -69,6 +74,7 @@ def create_service_app(
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in routers:
         app.include_router(router)
+    install_fault(app)  # rehearsal only (TRIPGEN_FAULT); inside the metrics middleware
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app
 
@@ -91,6 +97,9 @@ def _service_lifespan(
                 stack, settings, metrics, app.state.tokens, with_queue=with_queue
             )
             app.state.resources = resources
+            app.state.sessions = SessionVersions(
+                resources.cache, access_ttl_s=settings.access_token_ttl_s
+            )
             _collect_pool_stats(metrics, resources)
             for extension in extensions:
                 await stack.enter_async_context(extension(app, resources))

@@ -8,10 +8,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from psycopg import OperationalError
+from psycopg import DataError, OperationalError
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.kit.types import NO_NUL_MESSAGE, NO_NUL_PATTERN
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -106,6 +108,16 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
+def _message(error: Any) -> str:
+    """pydantic's message, said plainly where the rule is the shared `Text` type's."""
+    kind = error.get("type")
+    if kind == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NO_NUL_PATTERN:
+        return NO_NUL_MESSAGE
+    if kind == "string_unicode":
+        return "must be valid Unicode text (no unpaired surrogates)"
+    return str(error.get("msg", ""))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map every failure to a problem response; user mistakes are 4xx, never a 500."""
 
@@ -123,7 +135,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            FieldError(field=_loc(tuple(e.get("loc", ()))), message=str(e.get("msg", "")))
+            FieldError(field=_loc(tuple(e.get("loc", ()))), message=_message(e))
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
@@ -134,6 +146,15 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return problem_response(
             exc.status_code, _title(exc.status_code), str(exc.detail), headers=headers
+        )
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_: Request, exc: DataError) -> JSONResponse:
+        # A safety net behind the models' rules (`Text`, numeric bounds): a value PostgreSQL
+        # refused is the request's fault, not the server's. The database's words stay in the log.
+        log.warning("database refused a value: %s", exc)
+        return problem_response(
+            422, "Validation failed", "a value in the request cannot be stored (invalid data)"
         )
 
     @app.exception_handler(PoolTimeout)

@@ -1,4 +1,10 @@
-"""Run a service under uvicorn the way production does (uvloop + httptools, no access log)."""
+"""Run a service under uvicorn the way production does (uvloop + httptools, no access log).
+
+The client address (rate limits, lockout, logs) comes from `X-Forwarded-For` only when the
+connection is from the proxy: uvicorn trusts the addresses in `FORWARDED_ALLOW_IPS` (its own
+variable; the chart sets the pod network there), by default loopback, where the local
+platform's nginx runs. Trusting every address ("*") would let any client pick its address.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,6 @@ def serve(factory: str, settings: ServiceSettings) -> None:
         access_log=False,
         log_config=None,
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=None,  # FORWARDED_ALLOW_IPS, else 127.0.0.1 and ::1
         timeout_graceful_shutdown=10,
     )

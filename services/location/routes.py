@@ -15,6 +15,7 @@ from services.kit.cache import LOCATION, STATIC
 from services.kit.errors import FieldError, NotFound, Unprocessable, field_error
 from services.kit.ratelimit import RateLimited
 from services.kit.resources import CacheDep
+from services.kit.types import Text
 from services.kit.vocabulary import Category
 from services.location import nearby_cache
 from services.location.repository import PlaceRepository
@@ -45,7 +46,7 @@ _CITIES_JSON = TypeAdapter(CitiesList)
 _EMPTY_CITIES = _CITIES_JSON.dump_json(CitiesList(items=[], count=0))
 Latitude = Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False)]
-CityName = Annotated[str | None, Query(min_length=1, max_length=100)]
+CityName = Annotated[Text | None, Query(min_length=1, max_length=100)]
 
 
 def grid(degrees: float) -> float:
@@ -99,7 +100,7 @@ async def nearby(
 async def search(
     repo: RepoDep,
     searches: SearchRequestsDep,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    q: Annotated[Text | None, Query(min_length=1, max_length=100)] = None,
     city: CityName = None,
     category: Category | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -122,7 +123,7 @@ async def search(
 async def places(
     repo: RepoDep,
     ids: Annotated[
-        str | None,
+        Text | None,
         # 100 ids of at most 128 characters, with their commas and some spaces.
         Query(max_length=MAX_IDS * 130, description="Comma-separated place ids"),
     ] = None,
@@ -170,7 +171,7 @@ async def _by_ids(repo: PlaceRepository, ids: str) -> PlacesFound:
 
 @router.get("/places/{place_id}", summary="One place")
 async def place(
-    repo: RepoDep, place_id: Annotated[str, Path(min_length=1, max_length=128)]
+    repo: RepoDep, place_id: Annotated[Text, Path(min_length=1, max_length=128)]
 ) -> PlacePublic:
     row = await repo.by_id(place_id)
     if row is None:

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from services.kit.types import Text
 from services.kit.vocabulary import Category
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -19,7 +20,7 @@ OpeningHours = dict[Weekday, list[Interval] | None]
 LateTimeOfDay = Annotated[str, StringConstraints(pattern=r"^([0-3]\d|4[0-7]):[0-5]\d$")]
 OpeningHoursIn = dict[Weekday, list[tuple[TimeOfDay, LateTimeOfDay]] | None]
 PlaceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,127}$")]
-Tag = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Tag = Annotated[Text, StringConstraints(min_length=1, max_length=50)]
 
 
 class PlaceIn(BaseModel):
@@ -28,12 +29,12 @@ class PlaceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     id: PlaceId
-    name_ko: str = Field(min_length=1, max_length=200)
-    name_en: str = Field(min_length=1, max_length=200)
+    name_ko: Text = Field(min_length=1, max_length=200)
+    name_en: Text = Field(min_length=1, max_length=200)
     category: Category
-    city: str = Field(min_length=1, max_length=100)
-    district: str = Field(min_length=1, max_length=100)
-    country: str = Field(min_length=1, max_length=100)
+    city: Text = Field(min_length=1, max_length=100)
+    district: Text = Field(min_length=1, max_length=100)
+    country: Text = Field(min_length=1, max_length=100)
     lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
     lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
     rating: float = Field(ge=1, le=5)

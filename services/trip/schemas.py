@@ -16,6 +16,7 @@ from pydantic import (
     field_validator,
 )
 
+from services.kit.types import Text
 from services.kit.vocabulary import Budget, Category, Pace, TravelMode
 
 MAX_TRIP_DAYS = 30  # a trip lasts at most 30 days (start and end day included)
@@ -26,9 +27,9 @@ MAX_MUST_VISIT = 50
 PlaceId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 ]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-CityName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Wishes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Title = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+CityName = Annotated[Text, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Wishes = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=1000)]
 
 
 class TripRole(StrEnum):

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from services.kit.auth import Role
+from services.kit.types import Text
 from services.kit.vocabulary import Budget, Category, Pace, TravelMode
 
 _HAS_LETTER = re.compile(r"[A-Za-z]")
@@ -55,8 +56,8 @@ class Preferences(Strict):
 
 class UserRegister(Strict):
     email: EmailStr = Field(max_length=254)
-    password: str = Field(min_length=10, max_length=128)
-    name: str = Field(min_length=1, max_length=100)
+    password: Text = Field(min_length=10, max_length=128)
+    name: Text = Field(min_length=1, max_length=100)
 
     @field_validator("password")
     @classmethod
@@ -70,11 +71,11 @@ class UserRegister(Strict):
 
 class UserLogin(Strict):
     email: EmailStr = Field(max_length=254)
-    password: str = Field(min_length=1, max_length=128)
+    password: Text = Field(min_length=1, max_length=128)
 
 
 class RefreshRequest(Strict):
-    refresh_token: str = Field(min_length=10, max_length=4096)
+    refresh_token: Text = Field(min_length=10, max_length=4096)
 
 
 class TokenPair(BaseModel):
@@ -87,7 +88,7 @@ class TokenPair(BaseModel):
 class UserUpdate(Strict):
     """PATCH /me: only the fields sent change."""
 
-    name: str | None = Field(None, min_length=1, max_length=100)
+    name: Text | None = Field(None, min_length=1, max_length=100)
     preferences: Preferences | None = None
 
 
