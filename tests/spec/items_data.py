@@ -21,10 +21,14 @@ AZURE_SKU = (
     "a setting of the managed Azure service, which the repository does not provision; the chart "
     "only points at its host"
 )
-SINGLE_SERVER = (
-    "every platform here runs one PostgreSQL server and one Redis server (simulation/backing), "
-    "and the Azure services are not provisioned"
+PROD_SIM = (
+    "prod-sim (the local platform's prod profile) runs the production failure modes; on AKS the "
+    "chart points at the managed service, whose own setting this is"
 )
+HA = "tests/simulation/backing/test_ha.py::"
+PROD_SIM_E2E = "tests/chaos/test_prod_sim.py::"
+LOCAL = "tests/simulation/platforms/test_local.py::"
+PGBACKREST = ("simulation/backing/pgbackrest.py", "simulation/platforms/local_ha.py")
 
 POSTGRESQL_REDIS = (
     SpecItem(
@@ -37,52 +41,88 @@ POSTGRESQL_REDIS = (
         id="pg-prod-ha",
         section=DATA,
         quote="PostgreSQL prod: zone-redundant HA",
-        out_of_scope=f"no standby or failover exists today: {SINGLE_SERVER}",
-        pending="PostgreSQL/Redis failover",
+        implemented_in=(
+            "simulation/backing/pg_auto_failover.py",
+            "simulation/platforms/local_ha.py",
+            "chaos/experiments/postgresql-failover.json",
+            "chaos/experiments/zone-outage.json",
+        ),
+        tested_by=(
+            f"{HA}test_postgres_fails_over_to_the_standby_without_losing_an_acknowledged_write",
+            f"{LOCAL}test_every_ha_member_has_a_zone_and_a_zone_outage_leaves_a_quorum",
+            f"{LOCAL}test_prod_services_reach_whichever_node_is_primary",
+            f"{PROD_SIM_E2E}test_postgresql_and_redis_fail_over_within_spec_losing_nothing",
+            f"{PROD_SIM_E2E}test_an_outage_of_the_primaries_zone_fails_both_stores_over",
+        ),
+        note="prod-sim: pg_auto_failover monitor + primary + synchronous standby, one per "
+        "zone label on one machine; the services follow the primary through a multi-host "
+        "read-write DSN. On AKS it is the Flexible Server's HA setting, not provisioned here",
     ),
     SpecItem(
         id="pg-prod-backups-pitr",
         section=DATA,
         quote="PostgreSQL prod: backups 35 d, PITR 5 min granularity",
-        out_of_scope="no backup or WAL archiving exists in the repository today; on Azure it is "
-        "a Flexible Server setting, not provisioned here",
-        pending="pgBackRest backups / DR drill",
+        implemented_in=(*PGBACKREST, "simulation/backing/dr_drill.py"),
+        tested_by=(
+            f"{GAPS}test_pgbackrest_keeps_35_days_and_archives_well_inside_5_minutes",
+            f"{HA}test_pgbackrest_restores_the_latest_point_and_an_explicit_earlier_time",
+            "tests/simulation/backing/test_dr_drill.py::"
+            "test_a_short_drill_restores_within_rto_and_rpo_and_pitr_is_exact",
+        ),
+        out_of_scope="expiry after 35 days is never exercised (it needs 35 days of backups), and "
+        "Azure's backup setting is not provisioned; checked: pgBackRest's time-based "
+        "repo1-retention-full=35, archive_timeout 30 s and exact restores to a given time",
     ),
     SpecItem(
         id="pg-prod-geo-backup",
         section=DATA,
         quote="PostgreSQL prod: geo backup",
-        out_of_scope="a Flexible Server option (cross-region copy), not provisioned here; no "
-        "second region exists on this workplace",
-        pending="pgBackRest backups / DR drill",
+        implemented_in=PGBACKREST,
+        out_of_scope="a Flexible Server option (copies to the paired region), not provisioned "
+        "here; prod-sim's pgBackRest keeps one repository on this machine and no second region "
+        "exists here, so no cross-region copy is made or restored",
     ),
     SpecItem(
         id="pg-prod-read-replicas",
         section=DATA,
         quote="PostgreSQL prod: 2 read replicas",
-        out_of_scope=f"the services use one read-write DSN (no read routing); {SINGLE_SERVER}",
-        pending="PostgreSQL/Redis failover",
+        out_of_scope="prod-sim runs one synchronous standby for failover, no read replica, and "
+        "the services send every query to the primary (target_session_attrs=read-write): no "
+        "read routing exists; Azure's replicas are not provisioned",
     ),
     SpecItem(
         id="pg-dev-backup",
         section=DATA,
         quote="PostgreSQL dev: manual pg_dump backups",
-        out_of_scope="a manual operator task; the repository ships no backup script or Job",
-        pending="pgBackRest backups / DR drill",
+        out_of_scope="a manual operator task; the repository ships no pg_dump script or Job "
+        "(pgBackRest backs up prod-sim only, not the dev profile)",
     ),
     SpecItem(
         id="redis-prod-sku",
         section=DATA,
         quote="Redis prod: Premium, v1 P2 6 GB 3 shards / v2 P4 26 GB 6 shards, 1 replica per "
         "shard",
-        out_of_scope=f"{AZURE_SKU}; no replica or cluster mode exists today: {SINGLE_SERVER}",
-        pending="PostgreSQL/Redis failover",
+        implemented_in=(
+            "simulation/backing/redis_ha.py",
+            "services/kit/redis_client.py",
+            "simulation/platforms/local_ha.py",
+        ),
+        tested_by=(
+            f"{HA}test_redis_fails_over_and_the_services_client_follows",
+            f"{PROD_SIM_E2E}test_postgresql_and_redis_fail_over_within_spec_losing_nothing",
+        ),
+        out_of_scope=f"{AZURE_SKU}; prod-sim has one shard (primary + 1 replica + 3 Sentinels, "
+        "512 MB), no cluster mode, so the size and shard counts are not reproduced",
+        note="checked: the one replica takes over and the services' Sentinel-aware client "
+        "follows it, losing no acknowledged write",
     ),
     SpecItem(
         id="redis-prod-persistence",
         section=DATA,
         quote="Redis prod: RDB hourly + AOF everysec",
-        out_of_scope=f"{AZURE_SKU}; the dev/kind Redis is memory only, as SPEC.md's dev pod is",
+        implemented_in=("simulation/backing/redis_ha.py",),
+        tested_by=(f"{GAPS}test_prod_sim_redis_persists_rdb_hourly_and_aof_every_second",),
+        note=f"{PROD_SIM}; the dev/kind Redis is memory only, as SPEC.md's dev pod is",
     ),
     SpecItem(
         id="redis-auth",

@@ -10,6 +10,7 @@ DEV = "tests/chart/test_chart_dev.py::"
 TOPO = "tests/simulation/k8s/test_topology.py::"
 DESIGN = "tests/simulation/k8s/test_design_check.py::"
 GAPS = "tests/spec/test_spec_figures.py::"
+STORE_IMAGES = "tests/simulation/k8s/test_store_images.py::"
 
 VALUES_DEV = "charts/tripgen/values-dev.yaml"
 VALUES_PROD = "charts/tripgen/values-prod.yaml"
@@ -265,10 +266,24 @@ RESOURCES = (
         section="Per-service resources",
         quote="PostgreSQL dev pod: 500m/1Gi → 1000m/2Gi, 20 Gi hostPath, bitnami/postgresql:16, "
         "max_connections 100, shared_buffers 256MB, effective_cache_size 1GB",
-        implemented_in=(VALUES_DEV, "charts/tripgen/templates/postgresql-statefulset.yaml"),
-        tested_by=(f"{DEV}test_spec_dev_postgresql_pod",),
-        note="20 Gi is a volumeClaimTemplate, not a hostPath; the image reference is SPEC's, and "
-        "Bitnami's Docker Hub images were withdrawn in 2025 (kind builds its images locally)",
+        implemented_in=(
+            VALUES_DEV,
+            "charts/tripgen/templates/postgresql-statefulset.yaml",
+            "images/postgres/Dockerfile",
+            "simulation/k8s/store_images.py",
+        ),
+        tested_by=(
+            f"{DEV}test_spec_dev_postgresql_pod",
+            f"{STORE_IMAGES}test_chart_defaults_name_the_images_the_harness_builds",
+            f"{STORE_IMAGES}test_kind_runs_only_images_the_harness_builds_and_loads",
+            f"{STORE_IMAGES}test_store_images_install_the_local_platforms_debian_packages",
+            f"{STORE_IMAGES}test_store_image_serves_the_rendered_statefulset[postgresql]",
+        ),
+        note="20 Gi is a volumeClaimTemplate, not a hostPath. Not SPEC's image: "
+        "bitnami/postgresql:16 left Docker Hub in 2025, so the chart runs "
+        "tripgen-postgresql:15-postgis-3-bookworm, built by the harness from Debian 12's "
+        "PostgreSQL 15 + PostGIS (the local platform's packages) and loaded into kind; "
+        "PostgreSQL 15, not 16",
     ),
     SpecItem(
         id="res-redis-dev",
@@ -279,12 +294,18 @@ RESOURCES = (
             VALUES_DEV,
             "charts/tripgen/templates/redis-statefulset.yaml",
             "simulation/backing/redis.py",
+            "images/redis/Dockerfile",
+            "simulation/k8s/store_images.py",
         ),
         tested_by=(
             f"{DEV}test_spec_dev_redis_pod",
             "tests/simulation/backing/test_servers.py::test_redis_is_the_spec_dev_redis",
+            f"{STORE_IMAGES}test_chart_defaults_name_the_images_the_harness_builds",
+            f"{STORE_IMAGES}test_store_image_serves_the_rendered_statefulset[redis]",
         ),
-        note="same image caveat as PostgreSQL",
+        note="not SPEC's image: bitnami/redis:7.2 left Docker Hub in 2025, so the chart runs "
+        "tripgen-redis:7.0-bookworm, built by the harness from Debian 12's redis-server 7.0 "
+        "(images/redis) and loaded into kind",
     ),
     SpecItem(
         id="res-stores-prod-managed",

@@ -93,7 +93,7 @@ ITEMS = (
         tested_by=(
             f"{PROD}test_spec_network_policy_prod",
             f"{KIND}test_kind_network_policy_admits_ingress_nginx",
-            f"{DESIGN}test_network_findings_follow_the_values",
+            f"{DESIGN}test_network_findings_follow_the_rendered_policies",
         ),
         note="design-check reports where SPEC's rule alone would block traffic (managed stores "
         "by CIDR, Redis TLS on 6380, service-to-service calls)",
