@@ -106,6 +106,54 @@ HEALTH_NOT_ROUTED = json.dumps({
 })  # fmt: skip
 
 
+# nginx's own errors (a body or URI over the limit, no replica answering, a slow replica) answer
+# problem+json like the services, never nginx's HTML page. 502 (every replica refused or failed)
+# is said as 503 with Retry-After: the service is down for the moment, try again. Errors a
+# replica answers itself pass through untouched (no `proxy_intercept_errors`).
+RETRY_AFTER_S = 5
+GATEWAY_ERRORS: dict[str, tuple[int, str, str]] = {
+    # nginx code(s): (answered status, title, detail)
+    "400": (400, "Bad Request", "the request could not be parsed"),
+    "494": (431, "Request Header Fields Too Large", "a request header is over the 16 KiB limit"),
+    "408": (408, "Request Timeout", "the request was not received in time"),
+    "413": (413, "Content Too Large", "the request body is over the 1 MiB limit"),
+    "414": (414, "URI Too Long", "the request line is over the 16 KiB limit"),
+    "500": (500, "Internal Server Error", "the gateway failed"),
+    "502 503": (503, "Service Unavailable", "no replica of the service answered; retry shortly"),
+    "504": (504, "Gateway Timeout", "the service did not answer in time"),
+}
+
+
+def problem_json(status: int, title: str, detail: str) -> str:
+    """A problem body for nginx's single-quoted `return` text."""
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    if "'" in body:
+        raise ValueError(f"a quote would end nginx's return text: {body}")
+    return body
+
+
+def _error_pages() -> str:
+    """`error_page` directives and the internal locations answering them. Not named locations:
+    an error met while reading the request line (414, 400) has no URI, and nginx cannot redirect
+    such a request to a named location, only to a URI."""
+    lines: list[str] = []
+    for codes, (status, title, detail) in GATEWAY_ERRORS.items():
+        name = f"/_gateway_problem/{status}"
+        retry = (
+            f"            add_header Retry-After {RETRY_AFTER_S} always;\n" if status == 503 else ""
+        )
+        lines.append(f"        error_page {codes} ={status} {name};\n")
+        lines.append(
+            f"        location = {name} {{\n"
+            "            internal;\n"
+            "            default_type application/problem+json;\n"
+            f"{retry}"
+            f"            return {status} '{problem_json(status, title, detail)}';\n"
+            "        }\n"
+        )
+    return "".join(lines)
+
+
 def _duration(seconds: float) -> str:
     return (
         f"{int(seconds * 1000)}ms" if seconds < 1 or seconds != int(seconds) else f"{int(seconds)}s"
@@ -113,9 +161,14 @@ def _duration(seconds: float) -> str:
 
 
 def _routes(
-    upstreams: Mapping[str, Sequence[int]], policy: UpstreamPolicy, host: str
+    upstreams: Mapping[str, Sequence[int]],
+    policy: UpstreamPolicy,
+    host: str,
+    weights: Mapping[int, int] | None = None,
 ) -> tuple[list[str], list[str]]:
-    """The upstream blocks and the locations routing each service's prefix to them."""
+    """The upstream blocks and the locations routing each service's prefix to them; a port in
+    `weights` gets that share of its service's requests (smooth weighted round robin)."""
+    weights = weights or {}
     blocks: list[str] = []
     locations: list[str] = []
     for service, prefix in SERVICE_PATHS.items():
@@ -124,7 +177,12 @@ def _routes(
             health = f" max_fails={policy.max_fails}" + (
                 f" fail_timeout={policy.fail_timeout_s}s" if policy.max_fails else ""
             )
-            servers = "".join(f"        server {host}:{port}{health};\n" for port in ports)
+            servers = "".join(
+                f"        server {host}:{port}"
+                + (f" weight={weights[port]}" if port in weights else "")
+                + f"{health};\n"
+                for port in ports
+            )
             blocks.append(
                 f"    upstream {service} {{\n{servers}"
                 f"        keepalive {policy.keepalive};\n"
@@ -133,10 +191,11 @@ def _routes(
             )
             target = f"proxy_pass http://{service};"
         else:
+            absent = problem_json(503, "Service Unavailable", f"{service}-service is not deployed")
             target = (
                 "default_type application/problem+json;\n"
-                f'            return 503 \'{{"type":"about:blank","title":"Service Unavailable",'
-                f'"status":503,"detail":"{service}-service is not deployed"}}\';'
+                f"            add_header Retry-After {RETRY_AFTER_S} always;\n"
+                f"            return 503 '{absent}';"
             )
         # Exact `/api/users` and the `/api/users/` subtree, like the Ingress's Prefix path type
         # (which never matches `/api/usersfoo`).
@@ -156,10 +215,15 @@ def render_nginx_conf(
     host: str = "127.0.0.1",
     worker_processes: int = 1,
     status_port: int | None = None,
+    weights: Mapping[int, int] | None = None,
+    upstream_header: bool = False,
 ) -> str:
     """nginx.conf routing each service's prefix to the replicas on `upstreams[service]` (ports on
     `host`). A service with no replicas answers 503 problem+json: it is not deployed. With
-    `status_port`, `stub_status` answers there (for the nginx exporter), apart from users."""
+    `status_port`, `stub_status` answers there (for the nginx exporter), apart from users.
+    `weights` (port → weight) splits a service between two versions during a rollout;
+    `upstream_header` names the replica that answered (`X-Upstream`), so a client can tell the
+    versions apart."""
     policy = policy or UpstreamPolicy()
     status = (
         f"    server {{\n        listen {host}:{status_port};\n"
@@ -167,7 +231,8 @@ def render_nginx_conf(
         if status_port
         else ""
     )
-    blocks, locations = _routes(upstreams, policy, host)
+    blocks, locations = _routes(upstreams, policy, host, weights)
+    answered_by = "    add_header X-Upstream $upstream_addr always;\n" if upstream_header else ""
     temp = "".join(
         f"    {kind}_temp_path {paths.temp(kind)};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -190,19 +255,24 @@ http {{
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    # The client's address is the connection's, never a header the client sent: the services
+    # key anonymous rate limits and lockout on it.
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Real-IP $remote_addr;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_next_upstream error timeout http_502 http_503;
     proxy_next_upstream_tries {policy.tries};
     proxy_connect_timeout {_duration(policy.connect_timeout_s)};
     proxy_read_timeout {_duration(policy.read_timeout_s)};
     proxy_send_timeout {_duration(policy.read_timeout_s)};
-    client_max_body_size 8m;
-
+    # No API body comes near 1 MiB; the longest request line is `?ids=` with 100 ids (13 KB).
+    client_max_body_size 1m;
+    large_client_header_buffers 4 16k;
+{answered_by}
 {"".join(blocks)}
     server {{
         listen {host}:{listen_port} backlog=4096;
-
+{_error_pages()}
         location = /healthz {{
             default_type text/plain;
             return 200 "ok\\n";

@@ -166,3 +166,106 @@ def test_health_through_the_gateway_says_where_health_lives(
     problem = json.loads(answer.value.read())
     assert problem["status"] == 404
     assert "/actuator/health" in problem["detail"] and "/healthz" in problem["detail"]
+
+
+def test_the_client_address_is_the_connections_never_a_header(conf: str) -> None:
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    assert "proxy_set_header X-Real-IP $remote_addr;" in conf
+    assert "$proxy_add_x_forwarded_for" not in conf
+
+
+@pytest.fixture
+def gateway(tmp_path: Path, nginx_binary: Path) -> Iterator[tuple[str, int]]:
+    """A real nginx in front of a replica that answers 204 (or whatever the test serves) and a
+    `user` upstream whose only replica is down; yields (base URL, the live replica's port)."""
+    import http.server
+    import threading
+
+    class Replica(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(dict(self.headers.items())).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    replica = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Replica)
+    threading.Thread(target=replica.serve_forever, daemon=True).start()
+    live = replica.server_address[1]
+    paths = NginxPaths(tmp_path / "nginx")
+    paths.create()
+    port = free_port()
+    upstreams = {"user": [free_port()], "trip": [int(live)]}
+    paths.conf.write_text(render_nginx_conf(paths=paths, listen_port=port, upstreams=upstreams))
+    check_config(nginx_binary, paths)
+    proc = subprocess.Popen(command(nginx_binary, paths), stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "nginx did not answer /healthz within 10 s"
+            time.sleep(0.05)
+    try:
+        yield base, int(live)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        replica.shutdown()
+
+
+def _problem(
+    base: str,
+    path: str,
+    *,
+    method: str = "GET",
+    content: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], object]:
+    import httpx
+
+    answer = httpx.request(method, base + path, content=content, headers=headers, timeout=10)
+    return answer.status_code, dict(answer.headers), answer.json()
+
+
+def test_gateway_errors_answer_problem_json(gateway: tuple[str, int]) -> None:
+    base, _ = gateway
+    status, headers, body = _problem(base, "/api/users/me")  # the only replica is down
+    assert (status, headers["content-type"]) == (503, "application/problem+json")
+    assert headers["retry-after"] == "5"
+    assert body == {
+        "type": "about:blank", "title": "Service Unavailable", "status": 503,
+        "detail": "no replica of the service answered; retry shortly",
+    }  # fmt: skip
+    status, headers, body = _problem(base, "/api/trips/x", method="POST", content=b"x" * 2**21)
+    assert (status, headers["content-type"]) == (413, "application/problem+json")
+    status, headers, body = _problem(base, "/api/trips/?q=" + "a" * 20_000)
+    assert (status, headers["content-type"]) == (414, "application/problem+json")
+    status, headers, body = _problem(base, "/api/trips/", headers={"X-Big": "b" * 20_000})
+    assert (status, headers["content-type"]) == (431, "application/problem+json")
+    status, headers, body = _problem(base, "/api/ai/schedules/x")  # not deployed
+    assert (status, headers["content-type"], headers["retry-after"]) == (
+        503, "application/problem+json", "5",
+    )  # fmt: skip
+    assert isinstance(body, dict) and body["detail"] == "ai-service is not deployed"
+
+
+def test_a_request_line_of_100_long_ids_still_passes(gateway: tuple[str, int]) -> None:
+    base, _ = gateway
+    status, _, _ = _problem(base, "/api/trips/?ids=" + ",".join(["p" * 128] * 100))
+    assert status == 200
+
+
+def test_a_client_cannot_choose_its_forwarded_address(gateway: tuple[str, int]) -> None:
+    base, _ = gateway
+    spoof = {"X-Forwarded-For": "203.0.113.7", "X-Real-IP": "203.0.113.8"}
+    status, _, seen = _problem(base, "/api/trips/", headers=spoof)
+    assert status == 200 and isinstance(seen, dict)
+    assert seen["X-Forwarded-For"] == "127.0.0.1"
+    assert seen["X-Real-IP"] == "127.0.0.1"
