@@ -21,10 +21,6 @@ AZURE_SKU = (
     "a setting of the managed Azure service, which the repository does not provision; the chart "
     "only points at its host"
 )
-PROD_SIM = (
-    "prod-sim (the local platform's prod profile) runs the production failure modes; on AKS the "
-    "chart points at the managed service, whose own setting this is"
-)
 HA = "tests/simulation/backing/test_ha.py::"
 PROD_SIM_E2E = "tests/chaos/test_prod_sim.py::"
 LOCAL = "tests/simulation/platforms/test_local.py::"
@@ -122,7 +118,9 @@ POSTGRESQL_REDIS = (
         quote="Redis prod: RDB hourly + AOF everysec",
         implemented_in=("simulation/backing/redis_ha.py",),
         tested_by=(f"{GAPS}test_prod_sim_redis_persists_rdb_hourly_and_aof_every_second",),
-        note=f"{PROD_SIM}; the dev/kind Redis is memory only, as SPEC.md's dev pod is",
+        note="prod-sim's Redis nodes (the local platform's prod profile) are configured so; on "
+        "AKS it is a setting of the managed cache the chart points at; the dev/kind Redis is "
+        "memory only, as SPEC.md's dev pod is",
     ),
     SpecItem(
         id="redis-auth",
