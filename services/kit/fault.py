@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 FAULT_ENV = "TRIPGEN_FAULT"
@@ -77,24 +77,22 @@ _BODY = orjson.dumps(
 )
 
 
-class FaultMiddleware:
-    """Pure ASGI: resolves the route like the router would (so metrics name it) and answers 500
-    for every request `fault.fails` picks."""
+@dataclass(frozen=True)
+class _FailedRoute:
+    """What the metrics middleware reads of a routed request (`scope["route"].path`)."""
 
-    def __init__(self, app: ASGIApp, fault: Fault, routes: list[Any]) -> None:
+    path: str
+
+
+class FaultMiddleware:
+    """Pure ASGI: matches the path against the route template the way the router compiles it,
+    answers 500 for every request `fault.fails` picks, and names the route for the metrics."""
+
+    def __init__(self, app: ASGIApp, fault: Fault) -> None:
         self.app = app
         self.fault = fault
-        self.routes = routes
+        self.pattern = compile_path(fault.route)[0]
         self.count = 0
-
-    def _route(self, scope: Scope) -> tuple[Any, Scope] | None:
-        for route in self.routes:
-            if getattr(route, "path", None) != self.fault.route:
-                continue
-            match, child = route.matches(scope)
-            if match is Match.FULL:
-                return route, child
-        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
@@ -102,15 +100,14 @@ class FaultMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        found = self._route(scope)
-        if found is None:
+        if not self.pattern.match(scope["path"]):
             await self.app(scope, receive, send)
             return
         self.count += 1
         if not self.fault.fails(self.count):
             await self.app(scope, receive, send)
             return
-        scope.update(found[1])  # `route` for the metrics middleware outside
+        scope["route"] = _FailedRoute(self.fault.route)  # for the metrics middleware outside
         await send(
             {
                 "type": "http.response.start",
@@ -136,4 +133,4 @@ def install_fault(app: Any) -> None:
         fault.method or "every method of",
         fault.route,
     )
-    app.add_middleware(FaultMiddleware, fault=fault, routes=app.router.routes)
+    app.add_middleware(FaultMiddleware, fault=fault)
