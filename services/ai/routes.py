@@ -1,7 +1,8 @@
 """ai-service routes under /api/ai: a schedule's status and itinerary, and synchronous previews.
 
-A schedule is visible to the user who requested it and to admins; anyone else gets 404, so a
-stranger cannot learn that it exists. Trip members see schedules through trip-service.
+A schedule is visible to whoever can see its trip in trip-service right now (its owner and
+current members, services.ai.trip_access); anyone else, a removed member and everyone once the
+trip is deleted get 404, so a stranger cannot learn that it exists. Service tokens get 403.
 """
 
 from __future__ import annotations
@@ -9,15 +10,17 @@ from __future__ import annotations
 from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from services.ai.errors import GenerationRefused, GenerationUnavailable
 from services.ai.generation import PREVIEW_SCOPE, PlanningOptions
 from services.ai.resources import GeneratorDep, RepoDep, SettingsDep
 from services.ai.schemas import PreviewPublic, PreviewRequest, SchedulePublic
-from services.kit.auth import CurrentUser, Role
+from services.ai.trip_access import can_see_trip
+from services.kit.auth import CurrentUser
 from services.kit.errors import FieldError, NotFound, ServiceUnavailable, Unprocessable
 from services.kit.ratelimit import RateLimited
+from services.kit.resources import ResourcesDep
 
 router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[RateLimited])
 JSON = "application/json"
@@ -36,12 +39,17 @@ _FIELD_OF = {
 @router.get(
     "/schedules/{schedule_id}",
     response_model=SchedulePublic,
-    summary="A schedule's status, and its itinerary once it is done (requester or admin)",
+    summary="A schedule's status, and its itinerary once it is done (who can see its trip)",
 )
-async def get_schedule(schedule_id: UUID, caller: CurrentUser, repo: RepoDep) -> Response:
+async def get_schedule(
+    schedule_id: UUID, _: CurrentUser, request: Request, repo: RepoDep, shared: ResourcesDep
+) -> Response:
     schedule = await repo.get(str(schedule_id))
-    if schedule is None or (
-        schedule.requested_by != caller.user_id and not caller.has_role(Role.ADMIN)
+    if schedule is None or not await can_see_trip(
+        shared.http,
+        shared.settings.trip_url,
+        request.headers["authorization"],
+        schedule.trip_id,
     ):
         raise NotFound(f"no schedule {schedule_id}")
     # Itineraries are tens of KB: orjson, not FastAPI's per-field encoder.

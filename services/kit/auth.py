@@ -1,7 +1,9 @@
-"""JWT issue/verify and role checks as FastAPI dependencies (HS256, expiry required).
+"""JWT issue/verify and the auth checks every service's routes depend on (HS256, expiry and
+`kid` required).
 
-Tokens are stateless so every service verifies them without a call; user-service additionally
-checks the session version (`sv`) so logout and role changes revoke tokens it serves at once.
+Signatures are checked without a call. Revocation is not: a token carries its session version
+(`sv`), and every service compares it with the one user-service publishes in Redis on logout, a
+role change or deletion (services.kit.sessions), cached in-process for at most a second.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import jwt
 from fastapi import Depends, Request
 
 from services.kit.errors import Forbidden, Unauthorized
+from services.kit.sessions import SessionVersions
+from services.kit.signing_keys import SigningKeys
 
 TokenType = Literal["access", "refresh"]
 _BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
@@ -43,26 +47,46 @@ class Principal:
     @property
     def is_service(self) -> bool:
         """A service's own token (see `service_token`), not a person's."""
-        return self.user_id.startswith("service:")
+        return self.user_id.startswith(SERVICE_PREFIX)
 
     def has_role(self, role: Role) -> bool:
         return _RANK[self.role] >= _RANK[role]
 
 
+# Whom each service's own token may call (docs/contracts.md › Service-to-service calls): a
+# service token carries these as `aud` and a service accepts one only when it is named there.
+SERVICE_AUDIENCES: dict[str, tuple[str, ...]] = {
+    "trip": ("location", "user"),
+    "ai": ("location",),
+    "user": (),
+    "location": (),
+}
+SERVICE_PREFIX = "service:"
+
+
 @dataclass(frozen=True)
 class TokenCodec:
-    secret: str
+    """Issues and verifies tokens. `audience` is the service this codec verifies for."""
+
+    keys: SigningKeys
     algorithm: str = "HS256"
     access_ttl_s: int = 900
     refresh_ttl_s: int = 7 * 24 * 3600
     issuer: str = "tripgen"
+    audience: str = ""
 
     def issue(
-        self, user_id: str, role: Role, session_version: int, token_type: TokenType = "access"
+        self,
+        user_id: str,
+        role: Role,
+        session_version: int,
+        token_type: TokenType = "access",
+        *,
+        extra: dict[str, object] | None = None,
     ) -> str:
         now = int(time.time())
         ttl = self.access_ttl_s if token_type == "access" else self.refresh_ttl_s
-        claims = {
+        claims: dict[str, object] = {
             "sub": user_id,
             "role": role.value,
             "sv": session_version,
@@ -71,19 +95,33 @@ class TokenCodec:
             "iss": self.issuer,
             "iat": now,
             "exp": now + ttl,
+            **(extra or {}),
         }
-        return jwt.encode(claims, self.secret, algorithm=self.algorithm)
+        return jwt.encode(
+            claims,
+            self.keys.signing_secret,
+            algorithm=self.algorithm,
+            headers={"kid": self.keys.signing_kid},
+        )
 
-    def verify(self, token: str, token_type: TokenType = "access") -> Principal:
-        """The token's principal; any defect (expired, tampered, `alg: none`, wrong type) → 401."""
+    def claims(self, token: str, token_type: TokenType = "access") -> dict[str, object]:
+        """The verified claims; any defect (expired, tampered, `alg: none`, unknown `kid`, wrong
+        type or audience) → 401."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("invalid token", headers=_BEARER_CHALLENGE) from exc
+        secret = self.keys.secret_for(kid)
+        if secret is None:
+            raise Unauthorized("invalid token: unknown signing key", headers=_BEARER_CHALLENGE)
         try:
             # `algorithms` pins HS*: a token claiming `none` or RS256 is refused by PyJWT.
-            claims = jwt.decode(
+            claims: dict[str, object] = jwt.decode(
                 token,
-                self.secret,
+                secret,
                 algorithms=[self.algorithm],
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "sub", "type", "jti"]},
+                options={"require": ["exp", "iat", "sub", "type", "jti"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("token expired", headers=_BEARER_CHALLENGE) from exc
@@ -91,16 +129,36 @@ class TokenCodec:
             raise Unauthorized("invalid token", headers=_BEARER_CHALLENGE) from exc
         if claims.get("type") != token_type:
             raise Unauthorized(f"expected a {token_type} token", headers=_BEARER_CHALLENGE)
+        self._check_audience(claims)
+        return claims
+
+    def _check_audience(self, claims: dict[str, object]) -> None:
+        """A service token must name this service in `aud`; a person's token carries no `aud`."""
+        aud = claims.get("aud")
+        if not str(claims["sub"]).startswith(SERVICE_PREFIX):
+            if aud is not None:
+                raise Unauthorized("invalid token", headers=_BEARER_CHALLENGE)
+            return
+        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        if not self.audience or self.audience not in audiences:
+            raise Unauthorized(
+                "this service token is not meant for this service", headers=_BEARER_CHALLENGE
+            )
+
+    def verify(self, token: str, token_type: TokenType = "access") -> Principal:
+        """The token's principal (see `claims` for what is refused)."""
+        claims = self.claims(token, token_type)
         try:
             role = Role(str(claims.get("role")))
+            session_version = int(str(claims.get("sv", 0)))
         except ValueError as exc:
             raise Unauthorized("invalid token", headers=_BEARER_CHALLENGE) from exc
         return Principal(
             user_id=str(claims["sub"]),
             role=role,
-            session_version=int(claims.get("sv", 0)),
+            session_version=session_version,
             token_id=str(claims["jti"]),
-            expires_at=int(claims["exp"]),
+            expires_at=int(str(claims["exp"])),
         )
 
 
@@ -125,20 +183,46 @@ async def token_result(request: Request) -> Principal | Unauthorized | None:
 TokenResult = Annotated[Principal | Unauthorized | None, Depends(token_result)]
 
 
-async def current_principal(result: TokenResult) -> Principal:
-    """The verified caller, or 401 saying what was wrong with the token."""
+async def current_principal(request: Request, result: TokenResult) -> Principal:
+    """Any verified caller: a person whose session is still current (not ended by logout, a role
+    change or deletion, seen within `SessionVersions.cache_s`), or a service token addressed to
+    this service. 401 says what was wrong."""
     if result is None:
         raise Unauthorized("missing bearer token", headers=_BEARER_CHALLENGE)
     if isinstance(result, Unauthorized):
         raise result
+    if result.is_service:
+        return result
+    sessions: SessionVersions = request.app.state.sessions
+    if not await sessions.is_current(result.user_id, result.session_version):
+        raise Unauthorized("session ended; log in again", headers=_BEARER_CHALLENGE)
     return result
 
 
-CurrentUser = Annotated[Principal, Depends(current_principal)]
+CurrentCaller = Annotated[Principal, Depends(current_principal)]
+
+
+async def current_user(principal: CurrentCaller) -> Principal:
+    """A person (a user id for `sub`): a service token, or any other subject, gets 403."""
+    if principal.is_service or not _is_uuid(principal.user_id):
+        raise Forbidden("this route is for user accounts; a service token cannot use it")
+    return principal
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
 def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets through callers with at least `role`."""
+    """A dependency that lets through users with at least `role` (their live role: a role
+    change ends the session, so the token's role is the current one)."""
 
     async def check(principal: CurrentUser) -> Principal:
         if not principal.has_role(role):
@@ -148,9 +232,24 @@ def require_role(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def service_token(codec: TokenCodec, service: str) -> str:
-    """A token a service uses for its own calls (no caller to forward): `sub` = `service:<name>`."""
-    return codec.issue(f"service:{service}", Role.USER, 0, "access")
+def require_service(*services: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency for internal routes: only the named services' own tokens get through."""
+    allowed = {f"{SERVICE_PREFIX}{name}" for name in services}
+
+    async def check(principal: CurrentCaller) -> Principal:
+        if principal.user_id not in allowed:
+            names = ", ".join(sorted(services))
+            raise Forbidden(f"an internal route: only {names} may call it")
+        return principal
+
+    return check
+
+
+def service_token(codec: TokenCodec, service: str, audience: tuple[str, ...] | None = None) -> str:
+    """A token a service uses for its own calls (no caller to forward): `sub` = `service:<name>`,
+    `aud` = the services it may call (`SERVICE_AUDIENCES` unless given)."""
+    aud = list(SERVICE_AUDIENCES.get(service, ()) if audience is None else audience)
+    return codec.issue(f"{SERVICE_PREFIX}{service}", Role.USER, 0, "access", extra={"aud": aud})
 
 
 class ServiceCredentials:

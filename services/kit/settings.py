@@ -16,12 +16,13 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+# Only for local runs and tests (re-exported here): a prod profile refuses to start with it.
+from services.kit.signing_keys import DEV_JWT_SECRET, SigningKeys, secret_problem
+
 Profile = Literal["dev", "prod"]
 QueueBackend = Literal["redis", "servicebus"]
 
 SHARED_PREFIX = "TRIPGEN_"
-# Only for local runs and tests: a prod profile refuses to start with it.
-DEV_JWT_SECRET = "tripgen-dev-only-jwt-secret-change-me-0123456789"
 
 # SPEC.md › Data, cache, messaging: L1 max entries dev 1000 / v2 5000.
 L1_MAX_ENTRIES: dict[str, int] = {"dev": 1000, "prod": 5000}
@@ -52,7 +53,10 @@ class ServiceSettings(BaseSettings):
     # After Redis fails, skip it for this long so an outage costs one timeout, not one per call.
     redis_retry_after_s: float = Field(2.0, ge=0)
 
+    # The key tokens are signed with; `jwt_second_secret` is also accepted (never signs): the
+    # next key before a rotation, the previous one after (docs/runbooks/jwt-key-rotation.md).
     jwt_secret: SecretStr | None = None
+    jwt_second_secret: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_ttl_s: int = Field(900, ge=30)
     refresh_token_ttl_s: int = Field(7 * 24 * 3600, ge=60)
@@ -93,16 +97,34 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_prod(self) -> ServiceSettings:
-        if self.profile == "prod" and self.jwt_secret is None:
-            raise ValueError("jwt_secret is required when profile is prod (set TRIPGEN_JWT_SECRET)")
+        if self.profile == "prod":
+            self._check_prod_keys()
         if self.db_pool_min > self.db_pool_max:
             raise ValueError("db_pool_min must not exceed db_pool_max")
         return self
+
+    def _check_prod_keys(self) -> None:
+        """Prod signs only with a key of its own: present, long, and not in the repository."""
+        if self.jwt_secret is None or not self.jwt_secret.get_secret_value():
+            raise ValueError("jwt_secret is required when profile is prod (set TRIPGEN_JWT_SECRET)")
+        keys = {"jwt_secret (TRIPGEN_JWT_SECRET)": self.jwt_secret}
+        if self.jwt_second_secret is not None:
+            keys["jwt_second_secret (TRIPGEN_JWT_SECOND_SECRET)"] = self.jwt_second_secret
+        for setting, secret in keys.items():
+            problem = secret_problem(setting, secret.get_secret_value())
+            if problem:
+                raise ValueError(problem)
 
     @property
     def signing_key(self) -> str:
         """The JWT key: the configured secret, or the dev-only default outside prod."""
         return self.jwt_secret.get_secret_value() if self.jwt_secret else DEV_JWT_SECRET
+
+    @property
+    def signing_keys(self) -> SigningKeys:
+        """The signing key and the second key accepted during a rotation."""
+        second = self.jwt_second_secret.get_secret_value() if self.jwt_second_secret else None
+        return SigningKeys(self.signing_key, second or None)
 
     @property
     def l1_entries(self) -> int:

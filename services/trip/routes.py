@@ -37,6 +37,7 @@ from services.trip.schemas import (
     TripUpdate,
     date_span_problem,
 )
+from services.trip.users import require_user
 
 router = APIRouter(prefix="/api/trips", tags=["trips"], dependencies=[RateLimited])
 _EDITORS = (TripRole.OWNER, TripRole.EDITOR)
@@ -228,6 +229,7 @@ async def put_member(
     trip_id: UUID,
     body: MemberCreate,
     caller: Caller,
+    request: Request,
     response: Response,
     repo: RepoDep,
     relay: RelayDep,
@@ -240,6 +242,13 @@ async def put_member(
             "user_id: the owner is on the trip already",
             errors=[FieldError(field="user_id", message="the owner is on the trip already")],
         )
+    shared = request.app.state.resources
+    await require_user(
+        shared.http,
+        shared.settings.user_url,
+        request.app.state.service_auth.authorization(),
+        user_id,
+    )
     event = trip_event(
         EventType.TRIP_UPDATED,
         access.trip.id,

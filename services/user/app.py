@@ -9,10 +9,12 @@ from fastapi import FastAPI
 
 from services.kit.app import create_service_app
 from services.kit.resources import Resources
+from services.user.lockout import UnknownEmailLockout
 from services.user.passwords import Passwords
+from services.user.refresh_tokens import RefreshTokens
 from services.user.repository import UserRepository
 from services.user.resources import UserResources
-from services.user.routes import router
+from services.user.routes import internal_router, router
 from services.user.settings import UserSettings
 
 
@@ -27,6 +29,10 @@ def create_app(settings: UserSettings | None = None) -> FastAPI:
             passwords=Passwords(
                 settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
             ),
+            refresh_tokens=RefreshTokens(resources.pool, settings.refresh_token_ttl_s),
+            lockout=UnknownEmailLockout(
+                resources.redis, settings.lockout_threshold, settings.lockout_s
+            ),
         )
         yield
 
@@ -35,6 +41,6 @@ def create_app(settings: UserSettings | None = None) -> FastAPI:
         title="TripGen user-service",
         description="Accounts, login (JWT), roles USER / POWER_USER / ADMIN, profile and "
         "travel preferences.",
-        routers=[router],
+        routers=[router, internal_router],
         extensions=[wire],
     )

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 
@@ -92,14 +91,6 @@ class UserRepository:
             row = await cur.fetchone()
         return UserRecord.from_row(row) if row else None
 
-    async def session_of(self, user_id: str) -> dict[str, Any] | None:
-        """What a session check needs: the current session version and role."""
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT session_version, role FROM users WHERE id = %s", (user_id,)
-            )
-            return await cur.fetchone()
-
     async def record_failed_login(
         self, user_id: str, threshold: int, lockout_s: int
     ) -> datetime | None:
@@ -157,6 +148,17 @@ class UserRepository:
             row = await cur.fetchone()
         return UserRecord.from_row(row) if row else None
 
+    async def delete(self, user_id: str) -> bool:
+        """Delete the account (its refresh tokens go with it)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("DELETE FROM users WHERE id = %s", (user_id,))
+            return cur.rowcount > 0
+
+    async def exists(self, user_id: str) -> bool:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT 1 AS found FROM users WHERE id = %s", (user_id,))
+            return await cur.fetchone() is not None
+
     async def page(self, page: int, size: int) -> tuple[list[UserRecord], int]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
@@ -174,7 +176,3 @@ class UserRepository:
                 counted = await cur.fetchone()
                 total = int(counted["n"]) if counted else 0
         return [UserRecord.from_row(r) for r in rows], total
-
-
-def session_bytes(session_version: int, role: str) -> bytes:
-    return orjson.dumps({"sv": session_version, "role": role})

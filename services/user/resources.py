@@ -11,7 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.kit.sessions import SessionVersions
+from services.user.lockout import UnknownEmailLockout
 from services.user.passwords import Passwords
+from services.user.refresh_tokens import RefreshTokens
 from services.user.repository import UserRepository
 from services.user.settings import UserSettings
 
@@ -21,6 +24,8 @@ class UserResources:
     settings: UserSettings
     users: UserRepository
     passwords: Passwords
+    refresh_tokens: RefreshTokens
+    lockout: UnknownEmailLockout
 
 
 async def get_user_resources(request: Request) -> UserResources:
@@ -42,6 +47,21 @@ async def get_settings(resources: UserResourcesDep) -> UserSettings:
     return resources.settings
 
 
+async def get_refresh_tokens(resources: UserResourcesDep) -> RefreshTokens:
+    return resources.refresh_tokens
+
+
+async def get_lockout(resources: UserResourcesDep) -> UnknownEmailLockout:
+    return resources.lockout
+
+
+async def get_sessions(request: Request) -> SessionVersions:
+    return request.app.state.sessions
+
+
 RepoDep = Annotated[UserRepository, Depends(get_repo)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 SettingsDep = Annotated[UserSettings, Depends(get_settings)]
+RefreshTokensDep = Annotated[RefreshTokens, Depends(get_refresh_tokens)]
+LockoutDep = Annotated[UnknownEmailLockout, Depends(get_lockout)]
+SessionsDep = Annotated[SessionVersions, Depends(get_sessions)]

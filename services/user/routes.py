@@ -1,4 +1,10 @@
-"""user-service routes under /api/users: accounts, tokens, sessions, profile, roles."""
+"""user-service routes under /api/users: accounts, tokens, sessions, profile, roles; and the
+internal route trip-service asks whether a user exists.
+
+Every token check (session version included) is the kit's (services.kit.auth): user-service
+publishes the session version on logout, a role change and deletion (services.kit.sessions), so
+every service refuses the old tokens within a second.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,29 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.kit.auth import CurrentUser, Principal, Role, TokenCodec
-from services.kit.cache import SESSION
-from services.kit.errors import Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from services.kit.auth import AdminUser, CurrentUser, Role, TokenCodec, require_service
+from services.kit.errors import (
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
 from services.kit.ratelimit import RateLimited
-from services.kit.resources import CacheDep
-from services.user.repository import EmailTaken, UserRepository, session_bytes
-from services.user.resources import PasswordsDep, RepoDep, SettingsDep
+from services.kit.sessions import DELETED, SessionPublishError, SessionVersions
+from services.user.lockout import LOCKED_MESSAGE
+from services.user.refresh_tokens import Exchange, RefreshTokens
+from services.user.repository import EmailTaken, UserRecord
+from services.user.resources import (
+    LockoutDep,
+    PasswordsDep,
+    RefreshTokensDep,
+    RepoDep,
+    SessionsDep,
+    SettingsDep,
+)
 from services.user.schemas import (
     RefreshRequest,
     RoleUpdate,
@@ -28,7 +47,15 @@ from services.user.schemas import (
 )
 
 router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[RateLimited])
+# Reachable where /api/users is (service calls go through the gateway locally), but only
+# trip-service's own token, addressed to user-service, opens it.
+internal_router = APIRouter(
+    prefix="/api/users/internal", tags=["internal"], include_in_schema=False
+)
 _WRONG_CREDENTIALS = "email or password is incorrect"
+_SESSION_ENDED = "session ended; log in again"
+# Token responses must not be stored by any cache between the client and us.
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 async def get_tokens(request: Request) -> TokenCodec:
@@ -38,43 +65,37 @@ async def get_tokens(request: Request) -> TokenCodec:
 TokensDep = Annotated[TokenCodec, Depends(get_tokens)]
 
 
-async def _session_version(user_id: str, repo: UserRepository, cache: CacheDep) -> int | None:
-    """The user's current session version: `session:{userId}` (30 min), else PostgreSQL."""
-
-    async def load() -> bytes | None:
-        row = await repo.session_of(user_id)
-        return session_bytes(row["session_version"], row["role"]) if row else None
-
-    raw = await cache.get_or_load(SESSION, SESSION.key(user_id=user_id), load)
-    return int(orjson.loads(raw)["sv"]) if raw else None
-
-
-async def active_session(principal: CurrentUser, repo: RepoDep, cache: CacheDep) -> Principal:
-    """The caller, if the token's session was not ended by logout or a role change."""
-    current = await _session_version(principal.user_id, repo, cache)
-    if current is None or current != principal.session_version:
-        raise Unauthorized("session ended; log in again", headers={"WWW-Authenticate": "Bearer"})
-    return principal
-
-
-ActiveUser = Annotated[Principal, Depends(active_session)]
-
-
-async def active_admin(principal: ActiveUser) -> Principal:
-    if not principal.has_role(Role.ADMIN):
-        raise Forbidden("requires role ADMIN")
-    return principal
-
-
-ActiveAdmin = Annotated[Principal, Depends(active_admin)]
-
-
-def _pair(tokens: TokenCodec, user_id: str, role: Role, session_version: int) -> TokenPair:
+async def _pair(
+    tokens: TokenCodec, families: RefreshTokens, user: UserRecord, family: str
+) -> TokenPair:
+    issued = await families.record(user.id, family)
     return TokenPair(
-        access_token=tokens.issue(user_id, role, session_version, "access"),
-        refresh_token=tokens.issue(user_id, role, session_version, "refresh"),
+        access_token=tokens.issue(user.id, user.role, user.session_version, "access"),
+        refresh_token=tokens.issue(
+            user.id,
+            user.role,
+            user.session_version,
+            "refresh",
+            extra={"jti": issued.jti, "fam": issued.family},
+        ),
         expires_in=tokens.access_ttl_s,
     )
+
+
+async def _publish(sessions: SessionVersions, user_id: str, version: int) -> None:
+    """Tell every service that tokens below `version` are revoked; 503 if that failed."""
+    try:
+        await sessions.publish(user_id, version)
+    except SessionPublishError as exc:
+        raise ServiceUnavailable(
+            "the change is saved but not yet seen by every service; retry shortly",
+            headers={"Retry-After": "2"},
+        ) from exc
+
+
+def _locked(retry_s: float) -> TooManyRequests:
+    """The lockout answer, the same for every email (known or not)."""
+    return TooManyRequests(LOCKED_MESSAGE, headers={"Retry-After": str(int(retry_s) + 1)})
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create an account")
@@ -89,77 +110,107 @@ async def register(body: UserRegister, repo: RepoDep, passwords: PasswordsDep) -
 @router.post("/login", summary="Exchange email and password for tokens")
 async def login(
     body: UserLogin,
+    response: Response,
     repo: RepoDep,
     passwords: PasswordsDep,
     tokens: TokensDep,
+    families: RefreshTokensDep,
     settings: SettingsDep,
-    cache: CacheDep,
+    lockout: LockoutDep,
 ) -> TokenPair:
+    response.headers.update(_NO_STORE)
     user = await repo.by_email(body.email)
     now = datetime.now(UTC)
     if user and user.locked_until and user.locked_until > now:
-        retry = int((user.locked_until - now).total_seconds()) + 1
-        raise TooManyRequests(
-            "too many failed logins; the account is locked for a while",
-            headers={"Retry-After": str(retry)},
-        )
+        raise _locked((user.locked_until - now).total_seconds())
+    if user is None and (retry_s := await lockout.locked_for(body.email)):
+        raise _locked(retry_s)
     ok = await passwords.verify(user.password_hash if user else None, body.password)
     if not user or not ok:
         if user:
             await repo.record_failed_login(user.id, settings.lockout_threshold, settings.lockout_s)
+        else:
+            await lockout.record_failure(body.email)
         raise Unauthorized(_WRONG_CREDENTIALS)
     new_hash = (
         await passwords.hash(body.password) if passwords.needs_rehash(user.password_hash) else None
     )
     if user.failed_logins or user.locked_until or new_hash:
         await repo.record_login(user.id, new_hash)
-    await cache.set(
-        SESSION, SESSION.key(user_id=user.id), session_bytes(user.session_version, user.role)
-    )
-    return _pair(tokens, user.id, user.role, user.session_version)
+    return await _pair(tokens, families, user, families.new_family())
 
 
-@router.post("/refresh", summary="Exchange a refresh token for a new token pair")
+@router.post("/refresh", summary="Exchange a refresh token (used once) for a new token pair")
 async def refresh(
-    body: RefreshRequest, repo: RepoDep, tokens: TokensDep, cache: CacheDep
+    body: RefreshRequest,
+    response: Response,
+    repo: RepoDep,
+    tokens: TokensDep,
+    families: RefreshTokensDep,
 ) -> TokenPair:
-    principal = tokens.verify(body.refresh_token, "refresh")
-    current = await _session_version(principal.user_id, repo, cache)
-    if current is None or current != principal.session_version:
-        raise Unauthorized("session ended; log in again")
-    user = await repo.by_id(principal.user_id)
-    if user is None:
-        raise Unauthorized("session ended; log in again")
-    return _pair(tokens, user.id, user.role, user.session_version)
+    response.headers.update(_NO_STORE)
+    claims = tokens.claims(body.refresh_token, "refresh")
+    user_id, jti = str(claims["sub"]), str(claims["jti"])
+    if not _is_uuid(user_id):
+        raise Unauthorized("invalid token")
+    outcome, family = await families.exchange(jti, user_id)
+    if outcome is Exchange.REUSED:
+        raise Unauthorized(
+            "this refresh token was used before: every token of its login is revoked; log in again"
+        )
+    if outcome is not Exchange.OK or family is None:
+        raise Unauthorized("refresh token revoked; log in again")
+    user = await repo.by_id(user_id)
+    if user is None or user.session_version != claims.get("sv"):
+        raise Unauthorized(_SESSION_ENDED)
+    return await _pair(tokens, families, user, family)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End every session")
-async def logout(principal: ActiveUser, repo: RepoDep, cache: CacheDep) -> Response:
-    await repo.bump_session(principal.user_id)
-    await cache.delete(SESSION.key(user_id=principal.user_id))
+async def logout(principal: CurrentUser, repo: RepoDep, sessions: SessionsDep) -> Response:
+    version = await repo.bump_session(principal.user_id)
+    await _publish(sessions, principal.user_id, version)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", summary="My profile and travel preferences")
-async def me(principal: ActiveUser, repo: RepoDep) -> UserPublic:
+async def me(principal: CurrentUser, repo: RepoDep) -> UserPublic:
     user = await repo.by_id(principal.user_id)
     if user is None:
-        raise Unauthorized("session ended; log in again")
+        raise Unauthorized(_SESSION_ENDED)
     return UserPublic.model_validate(user.public())
 
 
 @router.patch("/me", summary="Change my name or travel preferences")
-async def update_me(body: UserUpdate, principal: ActiveUser, repo: RepoDep) -> UserPublic:
+async def update_me(body: UserUpdate, principal: CurrentUser, repo: RepoDep) -> UserPublic:
     prefs = body.preferences.model_dump(mode="json") if body.preferences else None
     user = await repo.update_profile(principal.user_id, body.name, prefs)
     if user is None:
-        raise Unauthorized("session ended; log in again")
+        raise Unauthorized(_SESSION_ENDED)
     return UserPublic.model_validate(user.public())
+
+
+@router.delete(
+    "/me", status_code=status.HTTP_204_NO_CONTENT, summary="Delete my account (ends every session)"
+)
+async def delete_me(principal: CurrentUser, repo: RepoDep, sessions: SessionsDep) -> Response:
+    if not await repo.delete(principal.user_id):
+        raise Unauthorized(_SESSION_ENDED)
+    await _publish(sessions, principal.user_id, DELETED)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("", summary="All users, paged (ADMIN)")
 async def list_users(
-    _: ActiveAdmin,
+    _: AdminUser,
     repo: RepoDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -173,14 +224,40 @@ async def list_users(
     )
 
 
-@router.patch("/{user_id}/role", summary="Change a user's role (ADMIN)")
+@router.patch("/{user_id}/role", summary="Change a user's role (ADMIN); ends their sessions")
 async def change_role(
-    user_id: UUID, body: RoleUpdate, admin: ActiveAdmin, repo: RepoDep, cache: CacheDep
+    user_id: UUID, body: RoleUpdate, admin: AdminUser, repo: RepoDep, sessions: SessionsDep
 ) -> UserPublic:
     if str(user_id) == admin.user_id and body.role != Role.ADMIN:
         raise Conflict("an admin cannot remove their own ADMIN role")
     user = await repo.set_role(str(user_id), body.role)
     if user is None:
         raise NotFound(f"no user {user_id}")
-    await cache.delete(SESSION.key(user_id=user.id))  # the old role's tokens end now
+    await _publish(sessions, user.id, user.session_version)  # the old role's tokens end now
     return UserPublic.model_validate(user.public())
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a user (ADMIN); ends their sessions",
+)
+async def delete_user(
+    user_id: UUID, admin: AdminUser, repo: RepoDep, sessions: SessionsDep
+) -> Response:
+    if str(user_id) == admin.user_id:
+        raise Conflict("an admin cannot delete their own account here; use DELETE /api/users/me")
+    if not await repo.delete(str(user_id)):
+        raise NotFound(f"no user {user_id}")
+    await _publish(sessions, str(user_id), DELETED)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@internal_router.get("/{user_id}", summary="Whether a user exists (trip-service only)")
+async def user_exists(
+    user_id: UUID,
+    repo: RepoDep,
+    _: Annotated[object, Depends(require_service("trip"))],
+) -> dict[str, object]:
+    # 200 either way: a 404 could as well be a gateway that does not route here.
+    return {"id": str(user_id), "exists": await repo.exists(str(user_id))}

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import psycopg
 import pytest
 import redis.asyncio as aioredis
@@ -48,6 +49,7 @@ from services.location.settings import LocationSettings
 from tests.support import bearer, serving
 
 LOCATION_URL = "http://location.test"
+TRIP_HOST = "trip.test"
 PLACES_FILE = Path(__file__).resolve().parents[2] / "services/datainit/data/places.json"
 SEOUL_CITY_HALL = {"lat": 37.5665, "lng": 126.978}
 
@@ -84,20 +86,36 @@ async def location_app(ai_database: str, redis_url: str) -> AsyncIterator[FastAP
 
 class SwitchableLocation(httpx.AsyncBaseTransport):
     """location-service as the AI app reaches it: `down = True` refuses every connection,
-    `refuse_next = n` the next n."""
+    `refuse_next = n` the next n. trip-service's `GET /api/trips/{id}` (the schedule visibility
+    check) is answered from `trip_viewers`, as trip-service would: 200 for its owner and members,
+    404 for anyone else; `trip_down = True` refuses those connections."""
 
     def __init__(self, app: FastAPI) -> None:
         self.inner = httpx.ASGITransport(app=app)
         self.down = False
         self.refuse_next = 0
         self.calls: list[httpx.Request] = []
+        self.trip_viewers: dict[str, set[str]] = {}
+        self.trip_down = False
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
+        if request.url.host == TRIP_HOST:
+            return self._trip(request)
         if self.down or self.refuse_next > 0:
             self.refuse_next = max(0, self.refuse_next - 1)
             raise httpx.ConnectError("connection refused", request=request)
         return await self.inner.handle_async_request(request)
+
+    def _trip(self, request: httpx.Request) -> httpx.Response:
+        if self.trip_down:
+            raise httpx.ConnectError("connection refused", request=request)
+        token = request.headers["authorization"].split()[1]
+        caller = jwt.decode(token, options={"verify_signature": False})["sub"]
+        trip_id = request.url.path.removeprefix("/api/trips/")
+        if caller in self.trip_viewers.get(trip_id, set()):
+            return httpx.Response(200, json={"id": trip_id})
+        return httpx.Response(404, json={"title": "Not found", "detail": f"no trip {trip_id}"})
 
 
 @dataclass
@@ -199,6 +217,7 @@ def ai_settings(ai_database: str, redis_url: str) -> Callable[..., AISettings]:
             "database_url": ai_database,
             "redis_url": redis_url,
             "location_url": LOCATION_URL,
+            "trip_url": f"http://{TRIP_HOST}",
             "rate_limit_per_minute": 0,
             "log_json": False,
             # Short waits and pauses keep the suite quick; the limit keeps plans realistic.

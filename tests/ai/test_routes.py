@@ -1,4 +1,4 @@
-"""The /api/ai routes: schedule status (requester or admin only) and synchronous previews."""
+"""The /api/ai routes: schedule status (who can see the trip) and synchronous previews."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ def preview_body(**overrides: Any) -> dict[str, Any]:
 # -- GET /api/ai/schedules/{id} ----------------------------------------------------------------
 
 
-async def test_the_requester_and_admins_see_a_schedule_others_get_404(
+async def test_who_sees_the_trip_sees_its_schedule_others_get_404(
     service: AIService,
 ) -> None:
     owner_id, owner = service.user()
+    member_id, member = service.user()
     body = await service.request_schedule(user_id=owner_id)
+    service.location.trip_viewers[body["trip_id"]] = {owner_id, member_id}
     await service.wait_for(body["schedule_id"])
     path = f"/api/ai/schedules/{body['schedule_id']}"
 
@@ -33,18 +35,51 @@ async def test_the_requester_and_admins_see_a_schedule_others_get_404(
     assert schedule["status"] == "done"
     assert schedule["error"] is None
     assert len(schedule["itinerary"]["days"]) == 2
-
-    _, admin = service.user(Role.ADMIN)
-    assert (await service.client.get(path, headers=admin)).json() == schedule
+    assert (await service.client.get(path, headers=member)).json() == schedule
+    # The check went to trip-service with the caller's own token.
+    asked = [r for r in service.location.calls if r.url.host == "trip.test"]
+    assert asked[-1].headers["authorization"] == member["Authorization"]
 
     _, stranger = service.user()
     refused = await service.client.get(path, headers=stranger)
     assert refused.status_code == 404
     assert refused.headers["content-type"] == "application/problem+json"
-    _, power_user = service.user(Role.POWER_USER)
-    assert (await service.client.get(path, headers=power_user)).status_code == 404
-    a_service = bearer(service_token(service.app.state.tokens, "trip"))
-    assert (await service.client.get(path, headers=a_service)).status_code == 404
+    # An admin is no exception: the trip's visibility rule decides.
+    _, admin = service.user(Role.ADMIN)
+    assert (await service.client.get(path, headers=admin)).status_code == 404
+
+    # A removed member, and everyone once the trip is deleted: 404 as for a stranger.
+    service.location.trip_viewers[body["trip_id"]] = {owner_id}
+    assert (await service.client.get(path, headers=member)).status_code == 404
+    del service.location.trip_viewers[body["trip_id"]]
+    assert (await service.client.get(path, headers=owner)).status_code == 404
+
+
+async def test_service_tokens_get_403_on_user_routes(service: AIService) -> None:
+    body = await service.request_schedule()
+    await service.wait_for(body["schedule_id"])
+    addressed = bearer(service_token(service.app.state.tokens, "trip", ("ai",)))
+    for method, path, json_body in (
+        ("GET", f"/api/ai/schedules/{body['schedule_id']}", None),
+        ("POST", "/api/ai/schedules/preview", preview_body()),
+    ):
+        r = await service.client.request(method, path, json=json_body, headers=addressed)
+        assert r.status_code == 403, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+    # A service token not addressed to ai-service (trip's own: location, user) is not valid here.
+    other = bearer(service_token(service.app.state.tokens, "trip"))
+    r = await service.client.post("/api/ai/schedules/preview", json=preview_body(), headers=other)
+    assert r.status_code == 401
+
+
+async def test_an_unreachable_trip_service_is_503(service: AIService) -> None:
+    owner_id, owner = service.user()
+    body = await service.request_schedule(user_id=owner_id)
+    service.location.trip_viewers[body["trip_id"]] = {owner_id}
+    await service.wait_for(body["schedule_id"])
+    service.location.trip_down = True
+    r = await service.client.get(f"/api/ai/schedules/{body['schedule_id']}", headers=owner)
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
 
 
 async def test_unknown_and_malformed_schedule_ids(service: AIService) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 
@@ -91,7 +92,7 @@ async def test_validation_catches_a_missing_row(
 
 def test_sample_refuses_prod(monkeypatch: pytest.MonkeyPatch, datainit_dsn: str) -> None:
     monkeypatch.setenv("TRIPGEN_PROFILE", "prod")
-    monkeypatch.setenv("TRIPGEN_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("TRIPGEN_JWT_SECRET", secrets.token_urlsafe(48))  # prod refuses literals
     assert _run("sample", datainit_dsn) == 2
 
 

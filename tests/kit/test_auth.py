@@ -1,18 +1,42 @@
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import jwt
 import pytest
 
-from services.kit.auth import Principal, Role, TokenCodec
+from services.kit.auth import Principal, Role, TokenCodec, service_token
 from services.kit.errors import Unauthorized
+from services.kit.signing_keys import SigningKeys, key_id
 
-CODEC = TokenCodec(secret="s" * 40, access_ttl_s=60)
+SECRET = "s" * 40
+CODEC = TokenCodec(keys=SigningKeys(SECRET), access_ttl_s=60, audience="trip")
+
+
+def _signed(claims: dict[str, object], secret: str = SECRET, **headers: object) -> str:
+    return jwt.encode(claims, secret, algorithm="HS256", headers={"kid": key_id(secret), **headers})
+
+
+def _claims(**overrides: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {
+        "sub": "u",
+        "role": "USER",
+        "type": "access",
+        "jti": "j",
+        "iss": "tripgen",
+        "iat": now,
+        "exp": now + 60,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
 
 
 def test_issue_and_verify_round_trip() -> None:
     token = CODEC.issue("u1", Role.POWER_USER, 3)
+    assert jwt.get_unverified_header(token)["kid"] == key_id(SECRET)
     p = CODEC.verify(token)
     assert (p.user_id, p.role, p.session_version) == ("u1", Role.POWER_USER, 3)
     assert p.expires_at - time.time() <= 60
@@ -26,27 +50,49 @@ def test_refresh_and_access_are_not_interchangeable() -> None:
 
 
 def test_unknown_role_and_missing_claims_are_refused() -> None:
-    now = int(time.time())
-    bad_role = jwt.encode(
-        {
-            "sub": "u",
-            "role": "ROOT",
-            "type": "access",
-            "jti": "j",
-            "iss": "tripgen",
-            "iat": now,
-            "exp": now + 60,
-        },
-        "s" * 40,
-    )
-    with pytest.raises(Unauthorized):
-        CODEC.verify(bad_role)
-    no_exp = jwt.encode(
-        {"sub": "u", "role": "USER", "type": "access", "jti": "j", "iss": "tripgen", "iat": now},
-        "s" * 40,
-    )
-    with pytest.raises(Unauthorized):
-        CODEC.verify(no_exp)
+    assert CODEC.verify(_signed(_claims())).user_id == "u"  # the baseline is accepted
+    with pytest.raises(Unauthorized, match="invalid token"):
+        CODEC.verify(_signed(_claims(role="ROOT")))
+    with pytest.raises(Unauthorized, match="invalid token"):
+        CODEC.verify(_signed(_claims(exp=None)))
+
+
+def test_a_token_without_a_known_kid_is_refused() -> None:
+    no_kid = jwt.encode(_claims(), SECRET, algorithm="HS256")
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        CODEC.verify(no_kid)
+    other = "o" * 40
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        CODEC.verify(_signed(_claims(), other))
+    # A known kid with another key's signature: a forgery.
+    forged = jwt.encode(_claims(), other, algorithm="HS256", headers={"kid": key_id(SECRET)})
+    with pytest.raises(Unauthorized, match="invalid token"):
+        CODEC.verify(forged)
+
+
+def test_alg_none_and_expired_are_refused() -> None:
+    def b64(part: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+    unsigned = f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': key_id(SECRET)})}.{b64(_claims())}."
+    with pytest.raises(Unauthorized, match="invalid token"):
+        CODEC.verify(unsigned)
+    past = int(time.time()) - 120
+    with pytest.raises(Unauthorized, match="expired"):
+        CODEC.verify(_signed(_claims(iat=past, exp=past + 60)))
+
+
+def test_service_tokens_carry_their_audience() -> None:
+    trip = CODEC.verify(service_token(CODEC, "ai", ("trip",)))
+    assert trip.is_service and trip.user_id == "service:ai"
+    claims = jwt.decode(service_token(CODEC, "trip"), options={"verify_signature": False})
+    assert claims["aud"] == ["location", "user"]  # SERVICE_AUDIENCES: whom trip calls
+    with pytest.raises(Unauthorized, match="not meant for this service"):
+        CODEC.verify(service_token(CODEC, "ai"))  # ai's token names location only
+    with pytest.raises(Unauthorized, match="not meant for this service"):
+        CODEC.verify(_signed(_claims(sub="service:ai")))  # no audience at all
+    with pytest.raises(Unauthorized, match="invalid token"):
+        CODEC.verify(_signed(_claims(aud=["trip"])))  # a person's token never has one
 
 
 def test_role_ranks() -> None:

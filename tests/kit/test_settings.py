@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from pydantic import ValidationError
 
 from services.kit.settings import DEV_JWT_SECRET, ServiceSettings
 from services.user.settings import UserSettings
+
+# Generated per run: any literal written here would be published, and prod refuses those.
+PROD_TEST_SECRET = secrets.token_urlsafe(48)
 
 
 def test_shared_prefix_applies_and_service_prefix_overrides(
@@ -23,14 +28,14 @@ def test_profile_picks_spec_cache_defaults() -> None:
     # conflict 3: prod follows v2 (L2 60 min, AI results 2 h).
     dev = ServiceSettings(profile="dev")
     assert (dev.l1_entries, dev.l2_ttl, dev.ai_result_ttl) == (1000, 1800, 7200)
-    prod = ServiceSettings(profile="prod", jwt_secret="x" * 40)
+    prod = ServiceSettings(profile="prod", jwt_secret=PROD_TEST_SECRET)
     assert (prod.l1_entries, prod.l2_ttl, prod.ai_result_ttl) == (5000, 3600, 7200)
 
 
 def test_cache_ttls_can_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIPGEN_L2_TTL_S", "600")
     monkeypatch.setenv("TRIPGEN_AI_RESULT_TTL_S", "900")
-    settings = ServiceSettings(profile="prod", jwt_secret="x" * 40)
+    settings = ServiceSettings(profile="prod", jwt_secret=PROD_TEST_SECRET)
     assert (settings.l2_ttl, settings.ai_result_ttl) == (600, 900)
 
 

@@ -28,6 +28,8 @@ from services.trip.settings import TripSettings
 from tests.support import bearer, serving
 
 LOCATION_URL = "http://location.test"
+USER_URL = "http://user.test"  # answered by the same fake: user-service's internal user route
+USERS_INTERNAL = "/api/users/internal/"
 CITIES = ("Seoul", "Busan", "Jeju", "Tokyo")
 PLACES = ("seoul-gyeongbokgung", "seoul-n-seoul-tower", "busan-haeundae-beach", "jeju-seongsan")
 
@@ -41,6 +43,8 @@ class FakeLocationService:
     down: bool = False  # every call fails to connect
     status: int = 200  # answered instead of the data when not 200
     calls: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Authorization)
+    # user-service's internal "does this user exist" route answers no for these ids.
+    missing_users: set[str] = field(default_factory=set)
     # When set, calls wait for it (after setting `entered`): a request held in flight.
     gate: asyncio.Event | None = None
     entered: asyncio.Event = field(default_factory=asyncio.Event)
@@ -54,6 +58,11 @@ class FakeLocationService:
             raise httpx.ConnectError("connection refused", request=request)
         if self.status != 200:
             return httpx.Response(self.status, json={"title": "broken"})
+        if request.url.path.startswith(USERS_INTERNAL):
+            user_id = request.url.path.removeprefix(USERS_INTERNAL)
+            return httpx.Response(
+                200, json={"id": user_id, "exists": user_id not in self.missing_users}
+            )
         if request.url.path == "/api/locations/cities":
             items = [
                 {"city": c, "country": "KR", "place_count": 10, "lat": 37.5, "lng": 127.0}
@@ -134,6 +143,7 @@ def trip_settings(trip_schema: str, redis_url: str) -> Callable[..., TripSetting
             "database_url": trip_schema,
             "redis_url": redis_url,
             "location_url": LOCATION_URL,
+            "user_url": USER_URL,
             "rate_limit_per_minute": 0,
             "log_json": False,
             # Short waits keep the suite quick; a commit also wakes the relay at once.

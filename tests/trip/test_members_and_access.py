@@ -6,6 +6,8 @@ import uuid
 
 import pytest
 
+from services.kit.auth import service_token
+from tests.support import bearer
 from tests.trip.conftest import TripService
 
 pytestmark = pytest.mark.integration
@@ -181,6 +183,45 @@ async def test_every_route_needs_a_user_token(service: TripService) -> None:
     assert (await service.client.get(f"/api/trips/{trip_id}/schedules")).status_code == 401
     bad = {"Authorization": "Bearer not.a.token"}
     assert (await service.client.get("/api/trips", headers=bad)).status_code == 401
-    # A service token (`sub` = service:ai) is valid but owns no trips.
+    # ai-service's own token is addressed to location-service only: not accepted here at all.
     r = await service.client.get("/api/trips", headers=service.service_headers())
-    assert r.status_code == 403
+    assert r.status_code == 401 and "not meant for this service" in r.json()["detail"]
+    # One addressed to trip-service is valid but owns no trips: 403, never a 500.
+    addressed = bearer(service_token(service.app.state.tokens, "ai", ("trip",)))
+    r = await service.client.get("/api/trips", headers=addressed)
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+
+
+async def test_adding_a_user_that_does_not_exist_names_the_field(service: TripService) -> None:
+    _, owner = service.user()
+    trip = await service.create_trip(owner)
+    nobody = str(uuid.uuid4())
+    service.location.missing_users.add(nobody)
+    r = await service.client.post(
+        f"/api/trips/{trip['id']}/members",
+        json={"user_id": nobody, "role": "editor"},
+        headers=owner,
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"] == [{"field": "user_id", "message": "no user with this id"}]
+    members = await service.client.get(f"/api/trips/{trip['id']}/members", headers=owner)
+    assert [m["user_id"] for m in members.json()] == [owner_id(members.json())]
+    # The lookup went to user-service's internal route with trip-service's own token.
+    lookup = [c for c in service.location.calls if c[0] == f"/api/users/internal/{nobody}"]
+    assert lookup == [(lookup[0][0], service.app.state.service_auth.authorization())]
+
+
+async def test_an_unreachable_user_service_is_503_not_a_verdict(service: TripService) -> None:
+    _, owner = service.user()
+    trip = await service.create_trip(owner)
+    service.location.down = True
+    r = await service.client.post(
+        f"/api/trips/{trip['id']}/members",
+        json={"user_id": str(uuid.uuid4()), "role": "viewer"},
+        headers=owner,
+    )
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+
+
+def owner_id(members: list[dict[str, object]]) -> object:
+    return next(m["user_id"] for m in members if m["role"] == "owner")
