@@ -6,8 +6,10 @@ version, and the lines the steps were judged against (from the SLA spec).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scenarios.rollout.analysis import Measured
 from scenarios.rollout.outcome import RolloutOutcome, percent_served
@@ -15,6 +17,7 @@ from scenarios.sla.report import _table, render_html
 
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
+SUMMARY_JSON = "summary.json"
 
 
 def _clock(at: float) -> str:
@@ -151,8 +154,43 @@ def render_markdown(outcome: RolloutOutcome) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(outcome: RolloutOutcome) -> dict[str, Any]:
+    """The figures as data (`summary.json`), for scripts and tests."""
+    new = next((t for t in outcome.tracks if t != "stable"), "new")
+    first = outcome.first_failure_of(new)
+    drained = outcome.rollback.drained if outcome.rollback else None
+    return {
+        "strategy": outcome.strategy,
+        "services": outcome.services,
+        "version": outcome.version,
+        "commit": outcome.commit,
+        "decision": outcome.decision,
+        "reason": outcome.reason,
+        "took_s": outcome.finished - outcome.started,
+        "steps": [
+            {"step": s.label, "result": s.result, "held_s": s.ended - s.started}
+            for s in outcome.steps
+        ],
+        "users": {
+            t.track: {
+                "version": t.version,
+                "requests": t.requests,
+                "failed": t.failed,
+                "rate_limited": t.limited,
+            }
+            for t in outcome.traffic()
+        },
+        "requests": len(outcome.answers),
+        "failed": outcome.failed,
+        "retried": sum(1 for a in outcome.answers if a.retried),
+        "breach_to_rollback_s": outcome.breach_to_rollback_s,
+        "first_failure_to_rollback_s": (drained - first) if first and drained else None,
+    }
+
+
 def write_report(outcome: RolloutOutcome, out_dir: Path) -> tuple[Path, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / SUMMARY_JSON).write_text(json.dumps(summary(outcome), indent=2), "utf-8")
     text = render_markdown(outcome)
     md = out_dir / REPORT_MD
     md.write_text(text, "utf-8")
