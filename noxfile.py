@@ -56,6 +56,19 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz every operation of the four services from their OpenAPI, as a user and as an admin
+    (schemathesis; TRIPGEN_FUZZ_EXAMPLES per operation and mode, default 100); posargs → pytest."""
+    _install(session)
+    session.run("python", "-m", "simulation.backing", "ensure")
+    examples = os.environ.get("TRIPGEN_FUZZ_EXAMPLES", "100")
+    session.run(
+        "pytest", "tests/fuzz", "-q", "-s", "-p", "no:cacheprovider", *session.posargs,
+        env={"TRIPGEN_FUZZ_EXAMPLES": examples},
+    )  # fmt: skip
+
+
+@nox.session(python=PYTHON)
 def chart(session: nox.Session) -> None:
     """Render dev/prod/kind with a real Helm, lint, validate on Kubernetes 1.29, conformance."""
     _run_module(session, "simulation.k8s.chart", "verify")
@@ -190,3 +203,9 @@ def capacity(session: nox.Session) -> None:
     """Simulate the prod topology over time (HPA, autoscaler, zone loss, cost); `-- --validate`
     measures the model against real load on local prod-sim (minutes)."""
     _run_module(session, "simulation.capacity")
+
+
+@nox.session(python=PYTHON, name="capacity-day")
+def capacity_day(session: nox.Session) -> None:
+    """Simulate each phase's day and print its wall time against the 10 s goal."""
+    _run_module(session, "simulation.capacity", "--day")

@@ -12,7 +12,7 @@ from services.kit import health
 from services.kit.auth import ServiceCredentials, TokenCodec
 from services.kit.cache import CacheTtls, L1Cache, TieredCache
 from services.kit.db import open_pool, schema_of
-from services.kit.errors import install_error_handlers
+from services.kit.errors import document_problems, install_error_handlers
 from services.kit.fault import install_fault
 from services.kit.httpclient import build_http_client
 from services.kit.logs import configure_logging
@@ -70,6 +70,7 @@ def create_service_app(
     app.state.started = False
     app.state.health_checks = {}
     install_error_handlers(app)
+    document_problems(app)
     app.include_router(health.router)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     for router in routers:

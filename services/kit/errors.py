@@ -169,6 +169,48 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+# What any operation may answer besides its success: every one is a problem+json body.
+DOCUMENTED_PROBLEMS = {
+    "400": "Bad request",
+    "401": "Missing, invalid or expired bearer token",
+    "403": "Not allowed for this caller",
+    "404": "Not found (or not visible to this caller)",
+    "409": "Conflict with the current state",
+    "413": "Request body too large",
+    "422": "Validation failed: `errors` names each field",
+    "429": "Rate limit or lockout: see Retry-After",
+    "503": "A dependency is unavailable: see Retry-After",
+}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI schema say what the handlers above answer: problem+json errors (FastAPI
+    documents its own 422 body, which this kit never sends). Clients and the fuzzer read it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        ref = "#/components/schemas/{model}"
+        problem = Problem.model_json_schema(ref_template=ref)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        content = {PROBLEM_JSON: {"schema": {"$ref": ref.format(model="Problem")}}}
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in DOCUMENTED_PROBLEMS.items():
+                    responses[status] = {"description": description, "content": content}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _title(status: int) -> str:
     from http import HTTPStatus
 
