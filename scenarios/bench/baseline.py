@@ -137,6 +137,13 @@ class BaselineServer:
     def pids(self) -> list[int]:
         return [p.pid for p in self.processes[: self.replicas]]
 
+    @property
+    def roots(self) -> list[tuple[str, str, int]]:
+        """(class, name, pid) of every process, for the CPU meter: replicas, then nginx."""
+        named = [("baseline", f"baseline-{i + 1}", pid) for i, pid in enumerate(self.pids)]
+        named += [("nginx", "nginx", p.pid) for p in self.processes[self.replicas :]]
+        return named
+
 
 def main(argv: list[str]) -> None:
     """`python -m scenarios.bench.baseline PORT`: one baseline replica."""

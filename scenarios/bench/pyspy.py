@@ -51,18 +51,24 @@ def _short(frame: str) -> str:
     return f"{frame[: match.start()]} ({path})"
 
 
-def summarise(raw: str, top: int = 10) -> ProfileSummary:
-    leaves: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    total = 0
+def parse_collapsed(raw: str) -> list[tuple[list[str], int]]:
+    """(frames root first, shortened; sample count) per line of py-spy's raw output."""
+    stacks: list[tuple[list[str], int]] = []
     for line in raw.splitlines():
         match = _LINE.match(line.strip())
         if not match:
             continue
-        count = int(match["count"])
         frames = [_short(f) for f in match["stack"].split(";") if f]
-        if not frames:
-            continue
+        if frames:
+            stacks.append((frames, int(match["count"])))
+    return stacks
+
+
+def summarise(raw: str, top: int = 10) -> ProfileSummary:
+    leaves: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for frames, count in parse_collapsed(raw):
         total += count
         leaves[frames[-1]] += count
         for frame in set(frames):
@@ -86,7 +92,8 @@ class PySpyRecorder:
         self.process = subprocess.Popen(
             [
                 binary, "record", "--pid", str(pid), "--duration", str(max(1, int(duration_s))),
-                "--rate", "100", "--format", "raw", "--gil", "--nonblocking", "--output", str(out),
+                "--rate", "100", "--format", "raw", "--gil", "--nonblocking", "--subprocesses",
+                "--output", str(out),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

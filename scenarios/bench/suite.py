@@ -2,7 +2,8 @@
 journey mix on the local prod-sim, as ratios to a trivial app served the same way, in one run.
 
     python -m scenarios.bench [--duration 20s | --quick] [--users 50] [--processes K]
-                              [--only CASE …] [--py-spy] [--keep] [--run-dir DIR]
+                              [--only CASE …] [--replicas prod|one|both] [--no-py-spy] [--keep]
+                              [--run-dir DIR]
 
 Order: deploy prod on `local` in the benchmark's own run directory (`.tripgen/bench/deployment`,
 rate limit off: zero-wait users would otherwise hit the 100 requests/min per user), register
@@ -11,8 +12,12 @@ with `--reset-stats` (the ramp is not measured) and zero think time — the base
 (`scenarios.bench.baseline`), every route case, the weighted journey mix through nginx, the
 baseline again (its drift shows the noise of a shared machine), and AI generation end to end at
 10 concurrent generations (`scenarios.bench.ai`). Prints requests/s, p50/p95/p99, the ratio to
-the baseline and MET/MISS per target; writes `.tripgen/bench/<stamp>.json` and keeps each run's
-locust output under `.tripgen/bench/<stamp>/`.
+the baseline, MET/MISS per target and the CPU milliseconds per request of every process class
+(`scenarios.bench.cpu`) and, unless `--no-py-spy`, a flame graph of one replica of the route's
+service (`flamegraph.svg` in the case's folder); `--replicas both` measures every case against
+the prod replica counts and again against one replica per service (`scenarios.bench.deployment`).
+Writes `.tripgen/bench/<stamp>.json` (per replica mode: cases, CPU per class, verdicts) and keeps
+each run's locust output under `.tripgen/bench/<stamp>/<mode>/`.
 
 Compare figures only within one run: on a 2-core machine the services, PostgreSQL, Redis, nginx
 and locust share the cores, and other work on the machine moves every figure (DESIGN.md ›
@@ -28,7 +33,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,25 +45,34 @@ from runs.folders import new_run_dir
 from runs.results import SAMPLES_FILE, LoadResults, Machine
 from scenarios.bench.ai import AiBenchResult, run_ai_bench
 from scenarios.bench.baseline import BaselineError, BaselineServer
-from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Figures
+from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Check, Figures
+from scenarios.bench.cpu import CaseCpu, idle_rates, net_of_idle, per_request_ms, print_cpu
+from scenarios.bench.deployment import (
+    REPLICA_MODES,
+    WORKERS_ENV,
+    BenchDeployment,
+    BenchError,
+    ensure_deployment,
+    mode_settings,
+)
 from scenarios.bench.fixture import FixtureError, build_fixture
+from scenarios.bench.flamegraph import write_flamegraph
 from scenarios.bench.pyspy import ProfileSummary, PySpyRecorder, find_py_spy
 from scenarios.bench.verdicts import ai_dict, baseline_rps, evaluate, print_bench
 from scenarios.cli.args import parse_duration, positive_int
 from scenarios.load.locustfiles.settings import BENCH_FIXTURE_ENV, JourneySettings
 from scenarios.load.runner import LoadRunError, run_load
-from scenarios.load.usage import MachineCpu, UsageMeter, record_usage
+from scenarios.load.usage import UsageMeter, record_usage
 from scenarios.sla.gate import git_state
 from scenarios.sla.report import LOCUST_PROCESS_CEILING_RPS
-from simulation.platforms.base import DeploymentStatus, Endpoints, PlatformError
-from simulation.platforms.local import LocalPlatform
-from simulation.state import load_state, run_dir
+from simulation.platforms.base import PlatformError
+from simulation.state import run_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILES = REPO_ROOT / "scenarios" / "load" / "locustfiles"
-RATE_LIMIT_ENV = "TRIPGEN_RATE_LIMIT_PER_MINUTE"
 BASELINE_REPLICAS = 2  # one per core, each one uvicorn worker like a service replica
 QUICK_DURATION_S = 8.0
+IDLE_S = 5.0
 # The mix is the journeys with zero think time, on the fixture's accounts (no sign-up ramp);
 # one traveller asks for an itinerary at most once a minute (50 users → under one a second), so
 # the planner's CPU does not stand in for the API's: AI generation is measured on its own.
@@ -66,11 +80,7 @@ MIX_JOURNEY = JourneySettings(wait_s=(0.0, 0.0), itinerary_every_s=60.0, ai_dead
 NEVER_S = 1e9
 
 console = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run (the message says what to do)."""
+out = Console(soft_wrap=True, width=max(Console().width, 150))
 
 
 @dataclass(frozen=True)
@@ -83,50 +93,14 @@ class Options:
     keep: bool
     deploy_dir: Path
     out_root: Path
+    modes: tuple[str, ...] = ("prod",)
 
-
-# --------------------------------------------------------------------------- the deployment
-
-
-@dataclass(frozen=True)
-class BenchDeployment:
-    platform: LocalPlatform
-    endpoints: Endpoints
-    status: DeploymentStatus
-    deployed_here: bool
-
-    def replicas(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for r in self.status.replicas:
-            counts[r.service] = counts.get(r.service, 0) + 1
-        return counts
-
-    def pid_of(self, service: str | None) -> int | None:
-        return next((r.pid for r in self.status.replicas if r.service == service and r.pid), None)
-
-
-def ensure_deployment(directory: Path) -> BenchDeployment:
-    """The benchmark's own prod-sim (rate limit off): reused when it is running, else made."""
-    platform = LocalPlatform(directory, console=console, extra_env={RATE_LIMIT_ENV: "0"})
-    state = load_state(platform.run_dir)
-    if state is not None:
-        extra = state.details.get("plan", {}).get("extra_env", {})
-        if state.platform != "local" or state.profile != "prod" or extra.get(RATE_LIMIT_ENV) != "0":
-            raise BenchError(
-                f"{platform.run_dir} holds a {state.platform}/{state.profile} deployment without "
-                f"{RATE_LIMIT_ENV}=0; stop it (python -m simulation.cli --run-dir "
-                f"{platform.run_dir} down) or pick another --run-dir"
-            )
-        try:
-            status = platform.status()
-        except PlatformError:
-            status = None
-        if status is not None and status.all_ready:
-            console.print(f"reusing the benchmark deployment in {platform.run_dir}")
-            return BenchDeployment(platform, platform.endpoints(), status, deployed_here=False)
-    console.print(f"deploying prod on local ({RATE_LIMIT_ENV}=0) in {platform.run_dir} …")
-    endpoints = platform.deploy("prod")
-    return BenchDeployment(platform, endpoints, platform.status(), deployed_here=True)
+    def deploy_dir_of(self, mode: str) -> Path:
+        return (
+            self.deploy_dir
+            if mode == "prod"
+            else self.deploy_dir.with_name(f"{self.deploy_dir.name}-{mode}")
+        )
 
 
 # --------------------------------------------------------------------------- one measurement
@@ -140,6 +114,17 @@ def _env(extra: dict[str, str]) -> dict[str, str]:
     }
 
 
+def _spy(
+    opts: Options, deployment: BenchDeployment | None, service: str | None, folder: Path
+) -> PySpyRecorder | None:
+    if not opts.py_spy or deployment is None or service is None:
+        return None
+    binary, pid = find_py_spy(), deployment.pid_of(service)
+    if binary is None or pid is None:
+        raise BenchError(f"cannot profile {service}: py-spy {binary}, replica pid {pid}")
+    return PySpyRecorder(binary, pid, folder / "py-spy.txt", opts.duration_s + 3)
+
+
 def measure(
     key: str,
     title: str,
@@ -151,10 +136,13 @@ def measure(
     user_class: str | None = None,
     env: dict[str, str] | None = None,
     deployment: BenchDeployment | None = None,
+    roots: list[tuple[str, str, int]] | None = None,
+    idle: dict[str, float] | None = None,
     profile_service: str | None = None,
     spawn_rate: float | None = None,
 ) -> Figures:
-    """One zero-wait locust run; the deployment's CPU is metered when it is the target."""
+    """One zero-wait locust run with the CPU of every process class metered: the deployment's
+    through the usage meter, `roots` (the baseline's processes) directly, locust once reaped."""
     run_folder = new_run_dir(key, folder)
     console.print(f"[bold]{title}[/]: {opts.users} users, {opts.duration_s:g} s …")
     meter = (
@@ -162,12 +150,8 @@ def measure(
         if deployment is not None
         else None
     )
-    spy = None
-    if opts.py_spy and deployment is not None and profile_service is not None:
-        binary, pid = find_py_spy(), deployment.pid_of(profile_service)
-        if binary and pid:
-            spy = PySpyRecorder(binary, pid, run_folder / "py-spy.txt", opts.duration_s + 3)
-    before = MachineCpu.read()
+    spy = _spy(opts, deployment, profile_service, run_folder)
+    cpu = CaseCpu.start(roots or [])
     try:
         path = run_load(
             locustfile,
@@ -185,7 +169,9 @@ def measure(
         )
     finally:
         usage = meter.stop() if meter is not None else None
-    machine = MachineCpu.read().since(before)
+    per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()} if usage else {}
+    classes, machine = cpu.stop(per_process)
+    net = net_of_idle(classes, idle or {}, cpu.span_s)
     results = record_usage(path, usage) if usage is not None else LoadResults.load(path)
     t = results.totals
     figures = Figures(
@@ -200,23 +186,37 @@ def measure(
         users=opts.users,
         processes=opts.processes,
         run_folder=str(run_folder),
-        cpu_seconds={s: u.cpu_seconds for s, u in results.resource_usage.items()},
-        machine_cpu=machine,
+        cpu_seconds=classes,
+        cpu_seconds_net_of_idle=net,
+        cpu_ms_per_request=per_request_ms(net, t.requests),
+        cpu_seconds_by_process=per_process,
+        machine_cpu=machine.since(cpu.machine_before),
     )
-    if t.rps / opts.processes > 0.75 * LOCUST_PROCESS_CEILING_RPS:
+    _notes(figures, results, opts)
+    if spy is not None:
+        summary = spy.finish()
+        figures.profile = {"error": summary} if isinstance(summary, str) else _profile_dict(summary)
+        if not isinstance(summary, str):
+            svg = write_flamegraph(
+                spy.out, run_folder / "flamegraph.svg", f"{title}: {profile_service} replica"
+            )
+            figures.profile["flamegraph"] = str(svg)
+    return figures
+
+
+def _notes(figures: Figures, results: LoadResults, opts: Options) -> None:
+    if figures.rps / opts.processes > 0.75 * LOCUST_PROCESS_CEILING_RPS:
         figures.notes.append(
-            f"{t.rps / opts.processes:,.0f} req/s per locust process is near one process's "
-            f"ceiling (~{LOCUST_PROCESS_CEILING_RPS:,}); rerun with --processes 2"
+            f"{figures.rps / opts.processes:,.0f} req/s per locust process is near one "
+            f"process's ceiling (~{LOCUST_PROCESS_CEILING_RPS:,}); rerun with --processes 2"
         )
     if results.failures:
         worst = max(results.failures, key=lambda f: f.occurrences)
         figures.notes.append(f"failures, most: {worst.occurrences}× {worst.name}: {worst.error}")
     if results.exceptions:
         figures.notes.append(f"locustfile raised: {results.exceptions[0].message}")
-    if spy is not None:
-        summary = spy.finish()
-        figures.profile = {"error": summary} if isinstance(summary, str) else _profile_dict(summary)
-    return figures
+    if figures.requests == 0:
+        figures.notes.append("no request was counted: the case did not run")
 
 
 def _profile_dict(summary: ProfileSummary) -> dict[str, Any]:
@@ -234,9 +234,21 @@ def _wanted(opts: Options, key: str) -> bool:
     return not opts.only or key in opts.only
 
 
+def measure_idle(deployment: BenchDeployment, folder: Path) -> dict[str, float]:
+    """CPU-seconds per second of each process class with no load (caches already warm)."""
+    console.print(f"idle CPU of the deployment: {IDLE_S:g} s …")
+    meter = UsageMeter(deployment.platform, deployment.endpoints, folder / "idle-samples.jsonl")
+    started = time.monotonic()
+    meter.start()
+    time.sleep(IDLE_S)
+    usage = meter.stop()
+    per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()}
+    return idle_rates(per_process, time.monotonic() - started)
+
+
 def _measure_all(
     opts: Options, deployment: BenchDeployment, folder: Path
-) -> tuple[list[Figures], AiBenchResult | None, str]:
+) -> tuple[list[Figures], AiBenchResult | None, str, dict[str, float]]:
     """Every wanted case against one deployment, bracketed by the baseline twice."""
     figures: list[Figures] = []
     ai: AiBenchResult | None = None
@@ -252,29 +264,32 @@ def _measure_all(
         # deadline instead of using the API, and the mix would measure idle users.
         mix_journey = replace(mix_journey, itinerary_every_s=NEVER_S)
     fixture_env = {BENCH_FIXTURE_ENV: str(fixture_path)}
+    idle = measure_idle(deployment, folder)
     with BaselineServer(BASELINE_REPLICAS) as baseline:
         figures.append(
             measure("baseline", "baseline (trivial FastAPI)", routes_file,
-                    baseline.base_url, opts, folder, user_class="Baseline")
+                    baseline.base_url, opts, folder, user_class="Baseline",
+                    roots=baseline.roots)
         )  # fmt: skip
         for case in ROUTE_CASES:
             if _wanted(opts, case.key):
                 figures.append(
                     measure(case.key, case.title, routes_file, base, opts, folder,
                             user_class=case.user_class, env=fixture_env,
-                            deployment=deployment, profile_service=case.service)
+                            deployment=deployment, idle=idle, profile_service=case.service)
                 )  # fmt: skip
         if _wanted(opts, "mix"):
             figures.append(
                 measure("mix", "journey mix through nginx", LOCUSTFILES / "journeys.py",
                         base, opts, folder, env=mix_journey.environment(),
-                        deployment=deployment, profile_service="location")
+                        deployment=deployment, idle=idle, profile_service="location")
             )  # fmt: skip
             if mix_journey.itinerary_every_s >= NEVER_S:
                 figures[-1].notes.append("no itinerary requests: ai-service is not deployed")
         figures.append(
             measure("baseline_again", "baseline again (drift = noise)", routes_file,
-                    baseline.base_url, opts, folder, user_class="Baseline")
+                    baseline.base_url, opts, folder, user_class="Baseline",
+                    roots=baseline.roots)
         )  # fmt: skip
     if _wanted(opts, "ai"):
         if "ai" in deployment.endpoints.services:
@@ -282,7 +297,49 @@ def _measure_all(
             ai = run_ai_bench(base, fixture.accounts, concurrency=AI_CONCURRENCY)
         else:
             ai_note = "ai-service is not deployed"
-    return figures, ai, ai_note
+    return figures, ai, ai_note, idle
+
+
+@dataclass
+class ModeRun:
+    """Every case measured against one deployment (one replica mode), with its verdicts."""
+
+    mode: str
+    replicas: dict[str, int]
+    figures: list[Figures]
+    ai: AiBenchResult | None
+    ai_note: str
+    baseline_rps: float | None = None
+    idle_cpu_per_s: dict[str, float] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "replicas": self.replicas,
+            "workers": int(mode_settings(self.mode)[0].get(WORKERS_ENV, "1")),
+            "baseline_rps": self.baseline_rps,
+            "idle_cpu_per_s": self.idle_cpu_per_s,
+            "cases": [asdict(f) for f in self.figures],
+            "ai": ai_dict(self.ai, self.ai_note),
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+
+def _run_mode(opts: Options, mode: str, folder: Path) -> ModeRun:
+    directory = opts.deploy_dir_of(mode)
+    deployment = ensure_deployment(directory, mode)
+    try:
+        figures, ai, ai_note, idle = _measure_all(opts, deployment, folder / mode)
+    finally:
+        if deployment.deployed_here and not opts.keep:
+            deployment.platform.down()
+        elif deployment.deployed_here:
+            console.print(f"the benchmark deployment stays up in {directory} (--keep)")
+    run = ModeRun(mode, deployment.replicas(), figures, ai, ai_note, baseline_rps(figures), idle)
+    for f in figures:
+        f.ratio = f.rps / run.baseline_rps if run.baseline_rps else None
+    run.checks = evaluate(figures, ai, ai_note)
+    return run
 
 
 def run_bench(opts: Options) -> dict[str, Any]:
@@ -291,18 +348,7 @@ def run_bench(opts: Options) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    deployment = ensure_deployment(opts.deploy_dir)
-    try:
-        figures, ai, ai_note = _measure_all(opts, deployment, folder)
-    finally:
-        if deployment.deployed_here and not opts.keep:
-            deployment.platform.down()
-        elif deployment.deployed_here:
-            console.print(f"the benchmark deployment stays up in {opts.deploy_dir} (--keep)")
-    reference_rps = baseline_rps(figures)
-    for f in figures:
-        f.ratio = f.rps / reference_rps if reference_rps else None
-    checks = evaluate(figures, ai, ai_note)
+    runs = [_run_mode(opts, mode, folder) for mode in opts.modes]
     commit, dirty = git_state(REPO_ROOT)
     report = {
         "started_at": started.isoformat(),
@@ -316,17 +362,22 @@ def run_bench(opts: Options) -> dict[str, Any]:
             "duration_s": opts.duration_s,
             "processes": opts.processes,
             "baseline_replicas": BASELINE_REPLICAS,
-            "replicas": deployment.replicas(),
+            "replica_modes": list(opts.modes),
             "rate_limit": "off",
         },
-        "baseline_rps": reference_rps,
-        "cases": [asdict(f) for f in figures],
-        "ai": ai_dict(ai, ai_note),
-        "checks": [asdict(c) for c in checks],
+        "runs": {run.mode: run.as_dict() for run in runs},
+        "checks": [{"replicas": run.mode, **asdict(c)} for run in runs for c in run.checks],
     }
     report_path = opts.out_root / f"{stamp}.json"
     report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    print_bench(figures, checks, ai, ai_note, reference_rps)
+    for run in runs:
+        label = f"{run.mode} replicas {run.replicas}"
+        print_bench(run.figures, run.checks, run.ai, run.ai_note, run.baseline_rps, label)
+        print_cpu(
+            out,
+            f"CPU per request ({label})",
+            [(f.title, f.requests, f.cpu_ms_per_request) for f in run.figures],
+        )
     out.print(str(report_path))
     return report
 
@@ -375,8 +426,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--py-spy",
-        action="store_true",
-        help="profile one replica of each route's service with py-spy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="profile one replica of each route's service with py-spy: flame graph and top "
+        "frames per case (default on)",
+    )
+    parser.add_argument(
+        "--replicas",
+        choices=(*REPLICA_MODES, "both"),
+        default="prod",
+        help="prod: the profile's replica counts, one worker each (default); one: one replica "
+        "per service with a worker per core; both: each in turn, every case against each",
     )
     parser.add_argument(
         "--keep", action="store_true", help="leave the benchmark deployment up for the next run"
@@ -402,9 +462,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep=args.keep,
         deploy_dir=args.run_dir or root / "deployment",
         out_root=root,
+        modes=REPLICA_MODES if args.replicas == "both" else (args.replicas,),
     )
     if opts.py_spy and find_py_spy() is None:
-        parser.error("--py-spy needs py-spy: uv pip install py-spy")
+        parser.error(
+            "py-spy is missing (the harness extras install it: pip install -e '.[harness]'); "
+            "or run with --no-py-spy"
+        )
     started = time.monotonic()
     try:
         run_bench(opts)

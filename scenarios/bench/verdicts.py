@@ -20,7 +20,8 @@ from scenarios.bench.cases import (
     Figures,
 )
 
-out = Console(soft_wrap=True)
+# Wide enough for the tables even when stdout is a file or a pipe (nox, CI logs).
+out = Console(soft_wrap=True, width=max(Console().width, 150))
 
 
 def baseline_rps(figures: Sequence[Figures]) -> float | None:
@@ -105,8 +106,10 @@ def print_bench(
     ai: AiBenchResult | None,
     ai_note: str,
     baseline_rps: float | None,
+    label: str = "",
 ) -> None:
-    table = Table(title="TripGen benchmark (local prod-sim, zero think time)")
+    suffix = f", {label}" if label else ""
+    table = Table(title=f"TripGen benchmark (local prod-sim, zero think time{suffix})")
     for column in ("case", "req/s", "p50", "p95", "p99", "errors", "× baseline", "CPU busy/steal"):
         table.add_column(column, justify="left" if column == "case" else "right")
     for f in figures:
@@ -135,7 +138,7 @@ def print_bench(
     out.print(table)
     if baseline_rps:
         out.print(f"baseline: {baseline_rps:,.0f} req/s (mean of the runs before and after)")
-    verdicts = Table(title="targets")
+    verdicts = Table(title=f"targets{suffix}")
     for column in ("target", "wanted", "measured", "verdict"):
         verdicts.add_column(column)
     for c in checks:

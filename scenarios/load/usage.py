@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -163,6 +164,53 @@ class CpuLedger:
             )
             for service in sorted(cpu)
         }
+
+
+def process_class(name: str) -> str:
+    """The class a metered process is reported under: PostgreSQL's nodes and its monitor →
+    `postgresql`, Redis nodes and Sentinels → `redis`, Prometheus and every exporter →
+    `monitoring`; services, nginx and anything else keep their own name."""
+    if name == "prometheus" or "exporter" in name:
+        return "monitoring"
+    if name.startswith(("pg-", "postgres")):
+        return "postgresql"
+    if name.startswith(("redis", "sentinel")):
+        return "redis"
+    return name
+
+
+def cpu_by_class(cpu_seconds: Mapping[str, float]) -> dict[str, float]:
+    """Per-process CPU-seconds summed per `process_class`."""
+    classes: dict[str, float] = {}
+    for name, seconds in cpu_seconds.items():
+        key = process_class(name)
+        classes[key] = round(classes.get(key, 0.0) + seconds, 3)
+    return classes
+
+
+class TreeCpu:
+    """CPU-seconds of fixed process trees between `start()` and `stop()` (e.g. the benchmark's
+    baseline replicas and its nginx, which no platform status lists)."""
+
+    def __init__(self, roots: Sequence[tuple[str, str, int]], proc: Path = Path("/proc")) -> None:
+        self.roots = list(roots)
+        self.ledger = CpuLedger(proc)
+        self.proc = proc
+
+    def start(self) -> TreeCpu:
+        self.ledger.observe(self.roots, process_table(self.proc))
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self.ledger.observe(self.roots, process_table(self.proc))
+        return {name: usage.cpu_seconds for name, usage in self.ledger.usage().items()}
+
+
+def children_cpu_s() -> float:
+    """CPU-seconds of this process's waited-for children and their descendants (a locust run,
+    its worker processes included, once it has been reaped)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def roots_of(status: DeploymentStatus) -> list[tuple[str, str, int]]:

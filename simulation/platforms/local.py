@@ -20,7 +20,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,8 +111,10 @@ class LocalPlatform:
         extra_env: dict[str, str] | None = None,
         services: tuple[str, ...] = SERVICES,
         monitoring: bool | None = None,
+        replicas: Mapping[str, int] | None = None,
     ) -> None:
         self.run_dir = run_dir(directory)
+        self.replica_counts = dict(replicas or {})  # per service, over the profile's
         self.monitoring = monitoring  # None: the profile's default (prod yes, dev no)
         self.services = services
         self.layout = LocalLayout(self.run_dir)
@@ -141,6 +143,7 @@ class LocalPlatform:
             extra_env=self.extra_env,
             services=self.services,
             monitoring=self.monitoring,
+            replicas=self.replica_counts,
         )
         self._save(plan, phase="deploying")
         datainit = DataInit(

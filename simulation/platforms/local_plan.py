@@ -15,8 +15,9 @@ import secrets
 import sys
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from simulation import backing
@@ -171,10 +172,14 @@ def make_plan(
     extra_env: Mapping[str, str] | None = None,
     services: tuple[str, ...] = SERVICES,
     monitoring: bool | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> LocalPlan:
-    """Replicas from the profile (zones round-robin), only for services whose code exists; the
+    """Replicas from the profile (zones round-robin; `replicas` overrides counts per service,
+    e.g. the benchmark's one replica per service), only for services whose code exists; the
     profile's data stores (HA for prod) and monitoring (prod, or dev when `monitoring`)."""
     spec = profile(profile_name)
+    if replicas:
+        spec = replace(spec, replicas=MappingProxyType({**spec.replicas, **replicas}))
     wanted: list[ReplicaSpec] = [r for r in spec.replica_specs() if r.service in services]
     watched = spec.monitoring if monitoring is None else monitoring
     ha_count = len(MEMBERS) if spec.high_availability else 0

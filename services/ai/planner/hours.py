@@ -24,15 +24,35 @@ from services.ai.planner.models import (
 DAY = 1440
 Interval = tuple[int, int]  # [start, end) in minutes after midnight
 ALWAYS_OPEN: tuple[Interval, ...] = ((0, DAY),)
+_ALWAYS: dict[Weekday, tuple[Interval, ...]] = dict.fromkeys(WEEKDAYS, ALWAYS_OPEN)
+
+
+# Parsed opening hours per (place id, hours as text), kept across requests in a planner process:
+# the same city's places come with every request. Bounded: cleared when full.
+_WEEKLY_CACHE: dict[tuple[str, str], dict[Weekday, tuple[Interval, ...]]] = {}
+_WEEKLY_CACHE_MAX = 50_000
 
 
 def weekly_intervals(place: Place) -> dict[Weekday, tuple[Interval, ...]]:
-    """Sorted, merged opening intervals for each weekday (empty tuple = closed)."""
+    """Sorted, merged opening intervals for each weekday (empty tuple = closed). The result is
+    shared between calls: do not modify it."""
     if place.opening_hours is None:
-        return dict.fromkeys(WEEKDAYS, ALWAYS_OPEN)
+        return _ALWAYS
+    key = (place.id, repr(place.opening_hours))
+    found = _WEEKLY_CACHE.get(key)
+    if found is None:
+        if len(_WEEKLY_CACHE) > _WEEKLY_CACHE_MAX:
+            _WEEKLY_CACHE.clear()
+        found = _WEEKLY_CACHE[key] = _parse_weekly(place.opening_hours)
+    return found
+
+
+def _parse_weekly(
+    opening_hours: dict[Weekday, list[tuple[str, str]] | None],
+) -> dict[Weekday, tuple[Interval, ...]]:
     raw: dict[Weekday, list[Interval]] = {day: [] for day in WEEKDAYS}
     for i, day in enumerate(WEEKDAYS):
-        for opens, closes in place.opening_hours.get(day) or []:
+        for opens, closes in opening_hours.get(day) or []:
             start, end = parse_hhmm(opens), parse_hhmm(closes, latest=LATEST_CLOSE)
             if end < start:  # "17:00"-"02:00": same as "17:00"-"26:00"
                 end += DAY

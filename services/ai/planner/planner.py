@@ -71,7 +71,7 @@ def plan_itinerary(
     points = [(trip.lodging.lat, trip.lodging.lng)] + [
         (c.place.lat, c.place.lng) for c in candidates
     ]
-    hops = travel_matrix(points, trip.mode)
+    hops = travel_matrix(points, trip.mode, cached_from=1)  # index 0: this trip's lodging
     minutes = [[hop.minutes for hop in row] for row in hops]
 
     remaining = max(0.05, opts.time_limit_s - (time.perf_counter() - started))

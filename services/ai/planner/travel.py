@@ -85,16 +85,37 @@ def travel(lat1: float, lng1: float, lat2: float, lng2: float, mode: Mode) -> Ho
     return _hop(_km(_point(lat1, lng1), _point(lat2, lng2)), mode)
 
 
-def travel_matrix(points: list[tuple[float, float]], mode: Mode) -> list[list[Hop]]:
-    """Hops between every pair of points (symmetric: computed once per pair)."""
+# Hops between two coordinates by mode, kept across requests: a city's places are the same
+# from one request to the next (only the lodging and the pre-filtered subset change), so a
+# planner process computes each place-to-place hop once. Keyed by value, as each request's places
+# arrive as new objects (pickled into the planner process). Bounded: cleared when full.
+_HOP_CACHE: dict[tuple[float, float, float, float, str], Hop] = {}
+HOP_CACHE_MAX = 400_000  # ~150 places² × 3 modes × several cities; ~100 MB at most
+
+
+def travel_matrix(
+    points: list[tuple[float, float]], mode: Mode, *, cached_from: int = 0
+) -> list[list[Hop]]:
+    """Hops between every pair of points (symmetric: computed once per pair). Pairs of points
+    at index ≥ `cached_from` (places, not the request's lodging) are remembered across calls."""
     prepared = [_point(lat, lng) for lat, lng in points]
     n = len(points)
     matrix = [[_SAME_SPOT] * n for _ in range(n)]
+    if len(_HOP_CACHE) > HOP_CACHE_MAX:
+        _HOP_CACHE.clear()
     for i in range(n):
         a = prepared[i]
         row = matrix[i]
+        lat_a, lng_a = points[i]
         for j in range(i + 1, n):
-            hop = _hop(_km(a, prepared[j]), mode)
+            if i < cached_from:
+                hop = _hop(_km(a, prepared[j]), mode)
+            else:
+                key = (lat_a, lng_a, *points[j], mode)
+                found = _HOP_CACHE.get(key)
+                if found is None:
+                    found = _HOP_CACHE[key] = _hop(_km(a, prepared[j]), mode)
+                hop = found
             row[j] = hop
             matrix[j][i] = hop
     return matrix
