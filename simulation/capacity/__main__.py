@@ -5,12 +5,14 @@ nox -s capacity -- --results PATH       # calibrate from that run (default: the 
                                         # calibration step, else the latest run)
 nox -s capacity -- --validate           # real load on local prod-sim; predicted vs measured;
                                         # writes .tripgen/capacity/validation.json (minutes)
+nox -s capacity-day                     # the wall time of a simulated day per phase (< 10 s)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -32,8 +34,9 @@ from simulation.capacity.calibration import CalibrationError
 from simulation.capacity.cluster_spec import ClusterSpecError, prod_cluster
 from simulation.capacity.cost import PRICES_FILE, PricesError, load_prices
 from simulation.capacity.evidence import Validation, load_validation
+from simulation.capacity.loadshapes import daily_shape, phases
 from simulation.capacity.report import write_report
-from simulation.capacity.study import Study, run_study
+from simulation.capacity.study import Study, run_study, simulate
 from simulation.capacity.validate import startup_distribution
 from simulation.capacity.workload import Workload, calibrate_workload
 from simulation.k8s.chart import ChartError
@@ -63,6 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--assumptions", type=Path, default=ASSUMPTIONS_FILE)
     parser.add_argument("--prices", type=Path, default=PRICES_FILE)
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where reports are written")
+    parser.add_argument(
+        "--day",
+        action="store_true",
+        help="only simulate each phase's day and print its wall time (goal: under 10 s)",
+    )
     group = parser.add_argument_group("validation (--validate)")
     group.add_argument(
         "--validate",
@@ -255,6 +263,35 @@ def simulate_all(args: argparse.Namespace, assumptions: Assumptions) -> int:
     return 0
 
 
+DAY_GOAL_S = 10.0
+
+
+def time_days(args: argparse.Namespace, assumptions: Assumptions) -> int:
+    """Each phase's simulated day, timed: 0 when every one took under `DAY_GOAL_S`."""
+    workload, validation = _calibration_source(args)
+    cluster = prod_cluster()
+    startup = (
+        startup_distribution(validation.pod_startup_s, assumptions.pod_startup_s)
+        if validation
+        else None
+    )
+    console.print(f"calibrated from [bold]{workload.source}[/]; {os.cpu_count()} cores here")
+    slow = 0
+    for phase in phases():
+        shape = daily_shape(phase, assumptions)
+        day = simulate(cluster, workload, assumptions, shape, startup, args.cpu_speed_ratio)
+        ok = day.wall_s < DAY_GOAL_S
+        slow += not ok
+        console.print(
+            f"{shape.name}: a simulated day ({day.duration_s / 3600:.0f} h, "
+            f"{len(day.series['t']):,} ticks, up to {day.max_nodes} nodes) took "
+            f"[bold]{day.wall_s:.2f} s[/] of wall time — "
+            + ("[green]under[/]" if ok else "[red]OVER[/]")
+            + f" the {DAY_GOAL_S:g} s goal"
+        )
+    return 1 if slow else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.cpu_speed_ratio is not None and args.cpu_speed_ratio <= 0:
@@ -271,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
             from simulation.capacity.validate_cli import run_validation
 
             return run_validation(args, assumptions, console)
+        if args.day:
+            return time_days(args, assumptions)
         return simulate_all(args, assumptions)
     except (
         UsageError,

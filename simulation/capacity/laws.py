@@ -1,7 +1,8 @@
 """Operational laws on a measured step, each with its residual (how far the two sides differ).
 
-* Utilisation law, U = X × D, per service: the CPU the step measured (cores) against its request
-  rate × the CPU per request calibrated on the calibration step (0 on that step itself);
+* Utilisation law, U = U₀ + X × D, per service: the CPU the step measured (cores) against its
+  replicas' idle CPU (measured with no load) plus its request rate × the CPU per request
+  calibrated on the calibration step (0 on that step itself);
 * CPU balance: the machine's busy cores against what the deployment's processes and the load
   generator used (the rest: other processes on the machine);
 * Little's law, closed loop: users N against X × (R + Z), with the think time Z calibrated on
@@ -59,12 +60,13 @@ def check_laws(
         used = results.resource_usage.get(service)
         demand = calibration.service_demand_s.get(service)
         if used is not None and demand:
+            idle = calibration.idle_cores.get(service, 0.0) * max(used.replicas, 1)
             checks.append(
                 LawCheck(
-                    "utilisation U = X·D",
+                    "utilisation U = U₀ + X·D",
                     f"{step}: {service}",
                     used.cpu_seconds / duration,
-                    requests / duration * demand,
+                    idle + requests / duration * demand,
                 )
             )
     if extras.machine_busy_cores is not None:

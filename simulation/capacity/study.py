@@ -26,7 +26,9 @@ from simulation.capacity.loadshapes import (
 from simulation.capacity.model import CapacityPlan, plan
 from simulation.capacity.workload import Workload
 
-DAY_TICK_S = 10.0  # a day's curve changes slowly; 10 s keeps a simulated day well under 10 s
+TICK_S = 5.0
+# A day's curve changes slowly: one tick per metrics window (15 s) keeps a simulated day fast.
+DAY_TICKS_PER_WINDOW = 1
 
 
 @dataclass(frozen=True)
@@ -158,8 +160,9 @@ def simulate(
     startup: LogNormal | None = None,
     speed: float | None = None,
 ) -> SimulationResult:
+    window = assumptions.kubernetes.metrics_resolution_s
     options = SimOptions(
-        tick_s=DAY_TICK_S if shape.duration_s >= 86400 else 5.0,
+        tick_s=window / DAY_TICKS_PER_WINDOW if shape.duration_s >= 86400 else TICK_S,
         speed=speed,
         pod_startup=startup,
     )

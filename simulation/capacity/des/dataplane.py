@@ -31,6 +31,7 @@ from simulation.capacity.workload import Points, Workload
 EDGES_MS = np.concatenate(([0.0], np.logspace(-1, math.log10(600_000), 480)))
 BINS = len(EDGES_MS) - 1
 QUANTILES = 64  # each measured distribution as 64 equally likely values
+BATCH = 256  # latency sample sets kept before they are binned
 
 
 def hist_quantile(hist: np.ndarray, q: float) -> float | None:
@@ -75,6 +76,11 @@ class DataPlane:
     window_cpu: dict[str, float] = field(default_factory=dict)  # pod → CPU-s since last scrape
     _tick_cpu: dict[str, float] = field(default_factory=dict)
     _node_factor: dict[str, float] = field(default_factory=dict)
+    # Judged latency samples not yet binned: (histogram, rows, values ms, weights), binned in
+    # batches (one bincount per batch instead of one per tick keeps a simulated day fast).
+    _unbinned: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=list
+    )
 
     def __post_init__(self) -> None:
         routes = self.workload.routes
@@ -98,11 +104,12 @@ class DataPlane:
         return self.workload.service_demand_s.get(service, 0.0) / self.speed
 
     def _node_factors(self, rate: float, pods: dict[str, list[Pod]]) -> dict[str, float]:
-        """Per node, the share of what its pods want that it can give (1 = not overcommitted)."""
+        """Per node, the share of what its pods want that it can give (1 = not overcommitted);
+        `pods`: the serving pods per service."""
         wanted: dict[str, float] = {}
         alloc: dict[str, float] = {}
         for service, spec in self.cluster.services.items():
-            serving = [p for p in pods.get(service, []) if p.serving and p.node is not None]
+            serving = [p for p in pods[service] if p.node is not None]
             if not serving:
                 continue
             lam = rate * self._share[service]
@@ -125,36 +132,35 @@ class DataPlane:
         return self._node_factor.get(pod.node.name, 1.0) if pod.node is not None else 1.0
 
     def _burn(self, pod: Pod, cpu_s: float) -> None:
-        self.window_cpu[pod.name] = self.window_cpu.get(pod.name, 0.0) + cpu_s
         self._tick_cpu[pod.name] = self._tick_cpu.get(pod.name, 0.0) + cpu_s
 
     # -- one tick -------------------------------------------------------------------------------
 
     def step(self, rate: float, dt: float, pods: dict[str, list[Pod]]) -> TickResult:
-        self._node_factor = self._node_factors(rate, pods)
-        self._tick_cpu = {}
+        services = self.cluster.services
+        serving = {s: [p for p in pods.get(s, []) if p.serving] for s in services}
+        self._node_factor = self._node_factors(rate, serving)
+        self._tick_cpu = {p.name: self._idle(s) * dt for s in services for p in serving[s]}
         completed = failed = busy_conn = 0.0
         open_conn = 0
         waits: dict[str, tuple[float, float, float, float]] = {}
-        for service in self.cluster.services:
-            for pod in pods.get(service, []):
-                if pod.serving:
-                    self._burn(pod, self._idle(service) * dt)
-        generations = self._generations(rate, dt, pods.get("ai", []))
-        for service, spec in self.cluster.services.items():
-            open_conn += sum(1 for p in pods.get(service, []) if p.serving) * spec.db_pool_max
+        generations = self._generations(rate, dt, serving.get("ai", []))
+        for service, spec in services.items():
+            open_conn += len(serving[service]) * spec.db_pool_max
             if self._share[service] <= 0:
                 continue
             lam = rate * self._share[service]
-            done, lost, wait = self._service_tick(service, spec, lam, dt, pods.get(service, []))
+            routed = sum(1 for p in pods.get(service, []) if p.in_endpoints)
+            done, lost, wait = self._service_tick(service, spec, lam, dt, routed, serving[service])
             completed += done
             failed += lost
             busy_conn += done / dt * self.workload.db_hold_s.get(service, 0.0)
             waits[service] = (done, *wait)
         util = {
-            service: self._util(spec, [p for p in pods.get(service, []) if p.serving], dt)
-            for service, spec in self.cluster.services.items()
+            service: self._util(spec, serving[service], dt) for service, spec in services.items()
         }
+        for name, cpu in self._tick_cpu.items():
+            self.window_cpu[name] = self.window_cpu.get(name, 0.0) + cpu
         pg = self.workload.dependency_demand_s.get("postgresql", 0.0)
         return TickResult(
             completed=completed,
@@ -169,13 +175,18 @@ class DataPlane:
         )
 
     def _service_tick(
-        self, service: str, spec: ServiceSpec, lam: float, dt: float, all_pods: list[Pod]
+        self,
+        service: str,
+        spec: ServiceSpec,
+        lam: float,
+        dt: float,
+        routed: int,
+        serving: list[Pod],
     ) -> tuple[float, float, tuple[float, float, float]]:
-        """(completed, failed, (P(wait), tail rate, backlog delay s)) of one service."""
+        """(completed, failed, (P(wait), tail rate, backlog delay s)) of one service: `routed`
+        pods in its endpoints, of which `serving` answer (the others' node was lost)."""
         backlog = self.backlog.get(service, 0.0)
-        routed = [p for p in all_pods if p.in_endpoints]
-        serving = [p for p in routed if p.serving]
-        lost = lam * dt * ((len(routed) - len(serving)) / len(routed) if routed else 1.0)
+        lost = lam * dt * ((routed - len(serving)) / routed if routed else 1.0)
         arrivals = lam * dt - lost
         demand = self._demand(service)
         if not serving or demand <= 0:
@@ -204,12 +215,11 @@ class DataPlane:
         used = sum(self._tick_cpu.get(p.name, 0.0) for p in serving) / len(serving)
         return used / (spec.cpu_request_m / 1000) / dt
 
-    def _generations(self, rate: float, dt: float, ai_pods: list[Pod]) -> float:
+    def _generations(self, rate: float, dt: float, serving: list[Pod]) -> float:
         spec = self.cluster.services.get("ai")
         if spec is None or self.workload.generations_per_request <= 0:
             return 0.0
         arrivals = rate * self.workload.generations_per_request * dt
-        serving = [p for p in ai_pods if p.serving]
         hold = self.hold_s(spec)
         slots = len(serving) * spec.generation_slots
         capacity = slots / hold if hold > 0 else 0.0
@@ -227,7 +237,9 @@ class DataPlane:
             n = self.samples * 4
             base = self._gen_table[self.rng.integers(0, QUANTILES, n)]
             wait = _waits(self.rng, (n,), np.full(n, p_wait), np.full(n, tail), delay)
-            _add(self.gen_hist, np.zeros(n, dtype=int), base + wait * 1000, done / n)
+            self._keep(
+                self.gen_hist, np.zeros(n, dtype=int), base + wait * 1000, np.full(n, done / n)
+            )
         return done
 
     def _sample_routes(self, waits: dict[str, tuple[float, float, float, float]]) -> float | None:
@@ -253,8 +265,28 @@ class DataPlane:
         weights = np.broadcast_to((count / k)[:, None], (routes, k))
         if self.judging:
             rows = np.broadcast_to(np.arange(routes)[:, None], (routes, k))
-            _add(self.route_hist, rows.ravel(), values.ravel(), weights.ravel())
+            self._keep(self.route_hist, rows.ravel(), values.ravel(), weights.ravel())
         return _weighted_quantile(values.ravel(), weights.ravel(), 0.95)
+
+    def _keep(
+        self, hist: np.ndarray, rows: np.ndarray, values_ms: np.ndarray, weights: np.ndarray
+    ) -> None:
+        self._unbinned.append((hist, rows, values_ms, weights))
+        if len(self._unbinned) >= BATCH:
+            self.bin_samples()
+
+    def bin_samples(self) -> None:
+        """Add the kept latency samples to their histograms (call before reading them)."""
+        for hist in (self.route_hist, self.gen_hist):
+            mine = [u for u in self._unbinned if u[0] is hist]
+            if mine:
+                _add(
+                    hist,
+                    np.concatenate([u[1] for u in mine]),
+                    np.concatenate([u[2] for u in mine]),
+                    np.concatenate([u[3] for u in mine]),
+                )
+        self._unbinned = []
 
     def take_window_cpu(self) -> dict[str, float]:
         """CPU-seconds per pod since the last call (one metrics window), then reset."""
@@ -275,13 +307,9 @@ def _waits(
     return delay + queued * rng.exponential(1.0, shape) / rate
 
 
-def _add(
-    hist: np.ndarray, rows: np.ndarray, values_ms: np.ndarray, weights: np.ndarray | float
-) -> None:
+def _add(hist: np.ndarray, rows: np.ndarray, values_ms: np.ndarray, weights: np.ndarray) -> None:
     bins = np.clip(np.searchsorted(EDGES_MS, values_ms, side="right") - 1, 0, BINS - 1)
-    flat = np.bincount(
-        rows * BINS + bins, weights=np.broadcast_to(weights, bins.shape), minlength=hist.size
-    )
+    flat = np.bincount(rows * BINS + bins, weights=weights, minlength=hist.size)
     hist += flat.reshape(hist.shape)
 
 

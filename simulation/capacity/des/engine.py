@@ -16,7 +16,7 @@ unreachable taint's toleration evicts them — what Kubernetes does by default.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -24,7 +24,13 @@ import numpy as np
 import simpy
 
 from simulation.capacity.assumptions import Assumptions, LogNormal
-from simulation.capacity.autoscaler import CaSettings, plan_scale_up, scale_down, zone_groups
+from simulation.capacity.autoscaler import (
+    CaSettings,
+    DrainMemo,
+    plan_scale_up,
+    scale_down,
+    zone_groups,
+)
 from simulation.capacity.cluster_spec import ClusterSpec, ServiceSpec
 from simulation.capacity.des.dataplane import DataPlane
 from simulation.capacity.des.results import Recorder, SimulationResult
@@ -56,6 +62,13 @@ class Simulation:
         options: SimOptions | None = None,
     ) -> None:
         self.options = options or SimOptions()
+        window = assumptions.kubernetes.metrics_resolution_s
+        if abs(window / self.options.tick_s - round(window / self.options.tick_s)) > 1e-9:
+            # Otherwise a metrics window holds one tick's CPU one time and two the next, and
+            # the HPA sees the utilisation swing by a tick's worth.
+            raise ValueError(
+                f"tick {self.options.tick_s:g} s must divide the metrics window {window:g} s"
+            )
         self.cluster, self.workload, self.a, self.shape = cluster, workload, assumptions, shape
         self.env = simpy.Environment()
         self.rng = np.random.default_rng(self.options.seed)
@@ -74,6 +87,7 @@ class Simulation:
         self.images: set[tuple[str, str]] = set()
         self.down_zones: set[str] = set()
         self.last_scale_up = -math.inf
+        self.drain_memo = DrainMemo()
         self.data = DataPlane(cluster, workload, self.speed, self.options.samples, self.rng)
         self.rec = Recorder(list(cluster.services), tuple(cluster.pool.zones))
 
@@ -244,12 +258,15 @@ class Simulation:
         node.state, node.ready_at = "ready", self.env.now
         self._schedule()
 
-    def _allows_disruption(self, pod: Pod) -> bool:
-        minimum = self.cluster.services[pod.service].pdb_min_available
-        if minimum is None:
-            return True
-        healthy = sum(1 for p in self._alive(pod.service) if p.serving)
-        return healthy - 1 >= minimum
+    def _disruption_check(self) -> Callable[[Pod], bool]:
+        """The PodDisruptionBudgets as they stand this scan: may this pod be evicted?"""
+        healthy = {s: sum(1 for p in pods if p.serving) for s, pods in self.pods.items()}
+
+        def allowed(pod: Pod) -> bool:
+            minimum = self.cluster.services[pod.service].pdb_min_available
+            return minimum is None or healthy[pod.service] - 1 >= minimum
+
+        return allowed
 
     def _ca_loop(self) -> Process:
         while True:
@@ -271,7 +288,13 @@ class Simulation:
                 if plan.unplaceable:
                     self.rec.pool_full(now, len(plan.unplaceable))
             for node in scale_down(
-                self.nodes, self.groups, now, self.last_scale_up, self.ca, self._allows_disruption
+                self.nodes,
+                self.groups,
+                now,
+                self.last_scale_up,
+                self.ca,
+                self._disruption_check(),
+                self.drain_memo,
             ):
                 self._remove_node(node)
 

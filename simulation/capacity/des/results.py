@@ -127,6 +127,7 @@ class Recorder:
         self._put("nodes", billed)
 
     def result(self, shape: LoadShape, data: DataPlane, cluster: ClusterSpec) -> SimulationResult:
+        data.bin_samples()
         series = {k: np.asarray(v, dtype=float) for k, v in self.rows.items()}
         t = series["t"]
         dt = float(t[1] - t[0]) if len(t) > 1 else 1.0

@@ -56,19 +56,15 @@ class Node:
     name: str = ""
     ready_at: float | None = None
     unneeded_since: float | None = None
-    pods: list[Pod] = field(default_factory=list)
+    pods: list[Pod] = field(default_factory=list)  # changed by `bind`/`unbind` only
+    # The pods' requests, kept as they bind and unbind (the autoscaler asks for them often).
+    requested_cpu_m: int = 0
+    requested_memory_mib: float = 0.0
+    changes: int = 0  # pods bound or unbound so far (a cheap "has it changed" for caches)
 
     def __post_init__(self) -> None:
         if not self.name:
             self.name = f"node-{self.zone}-{next(_ids)}"
-
-    @property
-    def requested_cpu_m(self) -> int:
-        return sum(p.cpu_m for p in self.pods)
-
-    @property
-    def requested_memory_mib(self) -> float:
-        return sum(p.memory_mib for p in self.pods)
 
     def utilisation(self) -> float:
         """The cluster autoscaler's figure: the larger of CPU and memory requested ÷ allocatable."""
@@ -116,9 +112,16 @@ def bind(pod: Pod, node: Node, now: float) -> None:
     pod.phase = "starting"
     pod.scheduled_at = now
     node.pods.append(pod)
+    node.requested_cpu_m += pod.cpu_m
+    node.requested_memory_mib += pod.memory_mib
+    node.changes += 1
 
 
 def unbind(pod: Pod) -> None:
-    if pod.node is not None and pod in pod.node.pods:
-        pod.node.pods.remove(pod)
+    node = pod.node
+    if node is not None and pod in node.pods:
+        node.pods.remove(pod)
+        node.requested_cpu_m -= pod.cpu_m
+        node.requested_memory_mib -= pod.memory_mib
+        node.changes += 1
     pod.node = None
