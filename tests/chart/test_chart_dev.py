@@ -72,7 +72,13 @@ def test_contract_env_dev(dev: list[Doc], svc: str) -> None:
         "name": "tripgen-secrets",
         "key": "database_password",
     }
-    shared = {"TRIPGEN_REPLICA", "TRIPGEN_DATABASE_URL", "TRIPGEN_REDIS_URL", "TRIPGEN_JWT_SECRET"}
+    shared = {
+        "TRIPGEN_REPLICA",
+        "TRIPGEN_DATABASE_URL",
+        "TRIPGEN_REDIS_URL",
+        "TRIPGEN_JWT_SECRET",
+        "TRIPGEN_JWT_SECOND_SECRET",  # the rotation key
+    }
     for name in env:
         if name.startswith("TRIPGEN_") and name not in shared:
             assert name.startswith(f"TRIPGEN_{svc.upper()}_"), name  # per-service prefix

@@ -235,6 +235,9 @@ seccompProfile:
 - name: TRIPGEN_JWT_SECRET
   valueFrom:
     secretKeyRef: {name: {{ $secret }}, key: jwt_secret}
+- name: TRIPGEN_JWT_SECOND_SECRET
+  valueFrom:
+    secretKeyRef: {name: {{ $secret }}, key: jwt_second_secret, optional: true}
 {{- if eq .Values.config.queueBackend "servicebus" }}
 - name: TRIPGEN_SERVICEBUS_CONNECTION_STRING
   valueFrom:
@@ -361,11 +364,55 @@ topologySpreadConstraints:
 {{- end -}}
 {{- end -}}
 
+{{/* tripgen.publishedJwtSecrets: every JWT secret that appears in the repository, one a line (services/kit/signing_keys.py PUBLISHED_JWT_SECRETS; a test holds the two lists equal). Anyone can forge tokens with them. */}}
+{{- define "tripgen.publishedJwtSecrets" -}}
+tripgen-dev-only-jwt-secret-change-me-0123456789
+tripgen-kind-only-jwt-secret-not-for-production-0123
+another-secret-of-sufficient-length-000
+security-probe-forged-with-a-published-key-0
+rotation-test-key-one-0123456789abcdefghij
+rotation-test-key-two-0123456789abcdefghij
+replace-me-with-48-random-characters-from-your-vault
+{{- end -}}
+
+{{/* tripgen.jwtSecret: secrets.values.jwt_secret; unset, the release's existing one, else 48 random characters (dev and kind simulations: tripgen.checkJwtSecrets refuses an unset one for prod). */}}
+{{- define "tripgen.jwtSecret" -}}
+{{- $values := .Values.secrets.values | default dict -}}
+{{- if $values.jwt_secret -}}
+{{- $values.jwt_secret -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "tripgen.secretName" .) | default dict -}}
+{{- $kept := dig "data" "jwt_secret" "" $existing -}}
+{{- if $kept }}{{ b64dec $kept }}{{ else }}{{ randAlphaNum 48 }}{{ end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* tripgen.checkJwtSecrets: with profile prod, a chart-made Secret must carry a key of the operator's own: set (unless a kind simulation, which gets a generated one), at least 32 bytes, not one published in the repository. */}}
+{{- define "tripgen.checkJwtSecrets" -}}
+{{- if and (eq .Values.secrets.provider "kubernetes") (eq .Values.profile "prod") -}}
+{{- $values := .Values.secrets.values | default dict -}}
+{{- if and (not $values.jwt_secret) (not .Values.dataInit.simulation) -}}
+{{- fail "secrets.values.jwt_secret is required with profile prod: set it in your values file to a random key of at least 32 bytes from your vault, or use secrets.provider keyvault" -}}
+{{- end -}}
+{{- $published := splitList "\n" (include "tripgen.publishedJwtSecrets" .) -}}
+{{- range $key := list "jwt_secret" "jwt_second_secret" -}}
+{{- $value := toString (get $values $key | default "") -}}
+{{- if and $value (has $value $published) -}}
+{{- fail (printf "secrets.values.%s is a secret published in the TripGen repository (a dev, kind, test or docs value): anyone could forge tokens with it; profile prod needs a random key of your own" $key) -}}
+{{- end -}}
+{{- if and $value (lt (len $value) 32) -}}
+{{- fail (printf "secrets.values.%s is %d bytes; profile prod needs at least 32" $key (len $value)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* tripgen.validate: fails the render on value combinations the schema cannot express. */}}
 {{- define "tripgen.validate" -}}
 {{- with (include "tripgen.operatorValues" .) -}}
 {{- fail (printf "values for this cluster are missing (pass them with `deploy-aks --values FILE` or `--set`; charts/tripgen/ci/aks-values.yaml shows each):%s" .) -}}
 {{- end -}}
+{{- include "tripgen.checkJwtSecrets" . -}}
 {{- if and (eq .Values.profile "prod") .Values.dataInit.enabled (not .Values.dataInit.simulation) (or (has "sample" .Values.dataInit.steps) (has "validate" .Values.dataInit.steps)) -}}
 {{- fail "dataInit.steps: sample data is dev/kind only — with profile prod only `schema` (migrations) may run (a kind simulation sets dataInit.simulation: true)" -}}
 {{- end -}}
