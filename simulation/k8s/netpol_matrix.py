@@ -29,7 +29,7 @@ BEGIN = (
 END = "<!-- end of network policy matrix -->"
 
 SERVICES = ("user", "trip", "ai", "location")
-CALLS = {"trip": ("location",), "ai": ("location",)}  # docs/contracts.md › Service-to-service
+CALLS = {"trip": ("location", "user"), "ai": ("location", "trip")}  # docs/contracts.md › Service-to-service
 QUEUE_USERS = ("trip", "ai")  # they send and consume queue messages
 SERVICE_PORT = ("TCP", 8080)
 POSTGRESQL_PORT = ("TCP", 5432)
@@ -68,7 +68,7 @@ RESTRICTED: tuple[Allow, ...] = (
     Allow("Prometheus namespaces", "services", "TCP 8080", "",
           "/metrics for KEDA's Prometheus triggers"),
     Allow("callers of each service", "the service called", "TCP 8080", "",
-          "contracts: trip → location, ai → location"),
+          "contracts: trip → location, user; ai → location, trip"),
     Allow("services, data-init", "PostgreSQL", "TCP 5432", "",
           "SPEC.md: egress app: postgresql 5432 (prod: the private endpoint)"),
     Allow("services, data-init", "Redis", "TCP 6379; managed: 6379, 6380", "",
