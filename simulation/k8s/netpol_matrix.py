@@ -29,7 +29,8 @@ BEGIN = (
 END = "<!-- end of network policy matrix -->"
 
 SERVICES = ("user", "trip", "ai", "location")
-CALLS = {"trip": ("location", "user"), "ai": ("location", "trip")}  # docs/contracts.md › Service-to-service
+# docs/contracts.md › Service-to-service calls
+CALLS = {"trip": ("location", "user"), "ai": ("location", "trip")}
 QUEUE_USERS = ("trip", "ai")  # they send and consume queue messages
 SERVICE_PORT = ("TCP", 8080)
 POSTGRESQL_PORT = ("TCP", 5432)
