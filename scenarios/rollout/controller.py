@@ -62,6 +62,9 @@ from simulation.state import DeploymentState, load_state, save_state
 POLL_S = 1.0
 LEAD_IN_S = 2.0  # users' traffic on the serving version alone before the first shift
 TAIL_S = 2.0  # and after the last change, so the report shows it settled
+# Direct requests a new replica answers before users reach it: they prove each route answers
+# and warm its caches and pools (a cold replica's first answers are several times slower).
+WARM_UP_PER_ROUTE = 20
 
 
 def deployed_version(repo: Path = REPO_ROOT) -> str:
@@ -154,13 +157,17 @@ class LocalRollout:
             {**{r.port: STABLE for r in stable}, **{r.port: track for r in new}},
             self.thresholds, began, prepare_s=prepared,
         )  # fmt: skip
+        traffic = Traffic(self.plan.base_url, _routes(services), self.rate_rps).prepare()
         try:
             outcome.ready_s = self._start(release, new, stable, fault)
-            if strategy == "blue-green":
-                preview(self.plan.base_url, new, [r for s in services for r in routes_for(s)])
-                self.console.print(f"  green answers every route directly ({len(new)} replicas)")
-            self._drive(outcome, plan_steps, stable, new, track)
+            preview(self.plan.base_url, new, _routes(services), WARM_UP_PER_ROUTE)
+            self.console.print(
+                f"  {track} answers every route directly ({len(new)} replicas, "
+                f"{WARM_UP_PER_ROUTE} requests a route each to warm them)"
+            )
+            self._drive(outcome, traffic, plan_steps, stable, new, track)
         except BaseException:
+            traffic.stop()
             if not outcome.decision:  # whatever failed, users go back to the serving version
                 self._roll_back(outcome, stable, new, track, reason=None)
             raise
@@ -189,7 +196,11 @@ class LocalRollout:
             console=self.console,
         )
         with self.console.status("schema: the new version's migrations (expand)"):
+            began = time.monotonic()
             datainit.run("schema", timeout_s=120)
+        self.console.print(
+            f"  schema: the new version's migrations ({time.monotonic() - began:.1f} s)"
+        )
         extra = {"TRIPGEN_FAULT": fault} if fault else {}
         programs = [track_program(self.plan, r, self.layout, release, extra) for r in new]
         add_programs(self.layout, self.control, programs)
@@ -203,18 +214,23 @@ class LocalRollout:
             timeout_s=self.ready_timeout_s,
         )
         scrape_versions(self.plan, [*self.releases.serving, *stable, *new])
-        measure.wait_scraped(self.prometheus, [r.name for r in new])
+        took = measure.wait_scraped(self.prometheus, [r.name for r in new])
+        self.console.print(f"  Prometheus scrapes the new replicas ({took:.1f} s)")
         return ready_s
 
     def _drive(
         self,
         outcome: RolloutOutcome,
+        traffic: Traffic,
         plan_steps: list[Step],
         stable: list[TrackReplica],
         new: list[TrackReplica],
         track: str,
     ) -> None:
-        traffic = Traffic(self.plan.base_url, _routes(outcome.services), self.rate_rps).start()
+        traffic.start()
+        self.console.print(
+            f"  users' traffic: {self.rate_rps:g} requests/s ({traffic.setup_s:.1f} s to log in)"
+        )
         try:
             time.sleep(LEAD_IN_S)
             for step in plan_steps:

@@ -152,19 +152,34 @@ class Traffic:
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _ready: threading.Event = field(default_factory=threading.Event)
+    _go: threading.Event = field(default_factory=threading.Event)
     _error: BaseException | None = None
     _thread: threading.Thread | None = None
+    setup_s: float = 0.0
+    users_ready_at: float = 0.0
+    _began: float = 0.0
 
-    def start(self, timeout_s: float = 120.0) -> Traffic:
+    def prepare(self) -> Traffic:
+        """Register and log the users in on the traffic's thread; nothing is sent until
+        `start` (so users can be made while the new version starts)."""
+        self._began = time.monotonic()
         self._thread = threading.Thread(target=self._main, name="rollout-traffic", daemon=True)
         self._thread.start()
+        return self
+
+    def start(self, timeout_s: float = 120.0) -> Traffic:
+        if self._thread is None:
+            self.prepare()
         if not self._ready.wait(timeout_s) or self._error is not None:
             self.stop()
             raise TrafficError(f"users not ready: {self._error or 'timed out'}")
+        self.setup_s = self.users_ready_at - self._began
+        self._go.set()
         return self
 
     def stop(self) -> list[Answer]:
         self._stop.set()
+        self._go.set()
         if self._thread is not None:
             self._thread.join(self.timeout_s + 5)
         return list(self.answers)
@@ -190,8 +205,11 @@ class Traffic:
             for first in range(0, count, 8):  # a few at a time: argon2 is CPU-heavy
                 batch = range(first, min(first + 8, count))
                 users += await asyncio.gather(*(_user(clients[i], i) for i in batch))
+            self.users_ready_at = time.monotonic()
             self._ready.set()
-            await self._send_steadily(users)
+            await asyncio.to_thread(self._go.wait)
+            if not self._stop.is_set():
+                await self._send_steadily(users)
         finally:
             for client in clients:
                 await client.aclose()
@@ -250,21 +268,25 @@ class PreviewError(RuntimeError):
     """A new replica, asked directly before it gets any user, answered a route wrongly."""
 
 
-def preview(base_url: str, replicas: Sequence[_Replica], routes: Sequence[TrafficRoute]) -> None:
-    """Each new replica asked each of its service's routes directly (past nginx, as Argo
-    Rollouts' preview Service would be), with a user of its own; any wrong answer stops the
-    rollout before users see the version."""
-    asyncio.run(_preview(base_url, replicas, routes))
+def preview(
+    base_url: str, replicas: Sequence[_Replica], routes: Sequence[TrafficRoute], per_route: int
+) -> None:
+    """Each new replica asked each of its service's routes `per_route` times directly (past
+    nginx, as Argo Rollouts' preview Service would be), with a user of its own: a wrong answer
+    stops the rollout before users see the version, and the replica's caches and connection
+    pool are warm when users arrive."""
+    asyncio.run(_preview(base_url, replicas, routes, per_route))
 
 
 async def _preview(
-    base_url: str, replicas: Sequence[_Replica], routes: Sequence[TrafficRoute]
+    base_url: str, replicas: Sequence[_Replica], routes: Sequence[TrafficRoute], per_route: int
 ) -> None:
     async with user_client(base_url, 4000, 10) as client:
         user = await _user(client, 4000)
         headers = {"Authorization": f"Bearer {user.token}"}
         for replica in replicas:
-            for route in (r for r in routes if r.service == replica.service):
+            mine = [r for r in routes if r.service == replica.service]
+            for route in mine * per_route:
                 url = f"{replica.url}{route.path.replace('{uuid}', str(uuid.uuid4()))}"
                 try:
                     answer = await client.get(url, headers=headers)
