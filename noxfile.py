@@ -181,6 +181,13 @@ def dr_drill(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def rollout(session: nox.Session) -> None:
+    """Canary (10 → 50 → 100%) or blue-green of a git ref beside the running version, judged from
+    Prometheus per version, rolled back on a breach; `-- --rehearse`: the prod-count rehearsal."""
+    _run_module(session, "scenarios.rollout")
+
+
+@nox.session(python=PYTHON)
 def chaos(session: nox.Session) -> None:
     """Run chaostoolkit experiments under background load (--experiment NAME|all)."""
     _run_module(session, "chaos.cli")

@@ -25,6 +25,7 @@ from runs.spec import SpecError
 from scenarios.rollout.analysis import ThresholdError
 from scenarios.rollout.controller import LocalRollout
 from scenarios.rollout.plan import STRATEGIES, RolloutInputError
+from scenarios.rollout.rehearsal import rehearse
 from scenarios.rollout.report import summary_lines, write_report
 from services.kit.fault import Fault, FaultSpecError
 from simulation.backing.prometheus import PrometheusError
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strategy", choices=STRATEGIES, default="canary")
     parser.add_argument("--service", default="all", help="a service name or all")
     parser.add_argument("--version", help="git ref of the new version (branch, tag, sha, HEAD~1)")
+    parser.add_argument("--rehearse", action="store_true",
+                        help="the done-when rehearsal: healthy and faulty canary, blue-green "
+                        "and switch back (prod-sim deployed if none runs)")  # fmt: skip
     parser.add_argument("--switch-back", action="store_true",
                         help="blue-green: all traffic back to the standby version")  # fmt: skip
     parser.add_argument("--fault", type=_fault, default=None, metavar="'[METHOD ]/route=share'",
@@ -73,9 +77,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rehearse(args: argparse.Namespace) -> int:
+    console = Console(stderr=True, soft_wrap=True)
+    out = args.out or new_run_dir("rollout-rehearsal")
+    try:
+        found = rehearse(
+            run_dir(args.run_dir), out, args.version or "HEAD", console,
+            pause_s=args.pause, rate_rps=args.rate,
+        )  # fmt: skip
+    except (RolloutInputError, ThresholdError, SpecError) as exc:
+        console.print(f"[red]rollout:[/] {exc}")
+        return 2
+    except (PlatformError, ReleaseError, PrometheusError, SupervisorError) as exc:
+        console.print(f"[red]rehearsal failed:[/] {exc}")
+        return 3
+    for e in found:
+        print(f"{'MET ' if e.met else 'MISSED'}  {e.name}: {e.measured}")
+    print(f"reports under {out}")
+    return 0 if all(e.met for e in found) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.rehearse:
+        return _rehearse(args)
     if not args.switch_back and not args.version:
         parser.error("--version is required (a git ref), unless --switch-back")
     if args.switch_back and (args.version or args.fault):
