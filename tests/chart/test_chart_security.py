@@ -91,3 +91,16 @@ def test_judge_counts_skips_failures_and_stale_skips() -> None:
     assert result.stale_skips == ["CKV_K8S_43"]
     assert not result.ok
     assert any("STALE" in line for line in checkov.describe(result))
+
+
+@pytest.mark.parametrize(
+    ("profile", "proxies"),
+    [("prod", "10.1.0.0/24"), ("prod+kind", "10.244.0.0/16"), ("dev", None)],
+)
+def test_forwarded_addresses_are_believed_from_the_ingress_only(
+    render: Callable[[str], list[Doc]], profile: str, proxies: str | None
+) -> None:
+    """prod: the App Gateway subnet (networkPolicy.ingress.cidrs); kind: the pod network where
+    ingress-nginx runs; dev: unset, so uvicorn believes loopback only (never "*")."""
+    config = one(render(profile), "ConfigMap", "tripgen-config")["data"]
+    assert config.get("TRIPGEN_FORWARDED_ALLOW_IPS") == proxies

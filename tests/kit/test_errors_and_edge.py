@@ -209,6 +209,7 @@ def test_forwarded_headers_are_trusted_from_the_proxy_only(
     from services.kit import serve
 
     seen: dict[str, object] = {}
+    monkeypatch.delenv(serve.TRUSTED_PROXIES_ENV, raising=False)
     monkeypatch.setattr(serve.uvicorn, "run", lambda *a, **kw: seen.update(kw))
     serve.serve("services.user.app:create_app", ServiceSettings())
     assert seen["proxy_headers"] is True
@@ -234,3 +235,15 @@ async def test_a_client_cannot_pick_its_address_past_the_proxy_check() -> None:
         scope = {"type": "http", "client": (client, 1234), "headers": spoof}
         await guarded(scope, None, None)  # type: ignore[arg-type]
     assert seen == ["203.0.113.5", "198.51.100.9"]
+
+
+def test_the_trusted_proxies_come_from_the_deployment_never_star(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.kit import serve
+
+    monkeypatch.setenv(serve.TRUSTED_PROXIES_ENV, "10.1.0.0/24")
+    assert serve.trusted_proxies() == "10.1.0.0/24"
+    monkeypatch.setenv(serve.TRUSTED_PROXIES_ENV, "*")
+    with pytest.raises(ValueError, match="any client"):
+        serve.trusted_proxies()
