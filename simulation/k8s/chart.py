@@ -60,6 +60,8 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("appgw.ingress.azure.io/v1beta1", "AzureApplicationGatewayRewrite"): (
         "azureapplicationgatewayrewrite-appgw.ingress.azure.io-v1beta1.json"
     ),
+    ("argoproj.io/v1alpha1", "Rollout"): "rollout-argoproj.io-v1alpha1.json",
+    ("argoproj.io/v1alpha1", "AnalysisTemplate"): "analysistemplate-argoproj.io-v1alpha1.json",
 }
 
 
@@ -227,6 +229,24 @@ def _check_secret_provider_objects(doc: dict[str, Any]) -> list[str]:
     return errors
 
 
+def _check_rollout_template(doc: dict[str, Any]) -> list[str]:
+    """A Rollout's pod template, strictly as Kubernetes' own PodTemplateSpec (inside a
+    Deployment of the same selector), which the Argo Rollouts CRD embeds."""
+    import kubernetes_validate
+
+    probe = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": doc["metadata"]["name"]},
+        "spec": {"selector": doc["spec"]["selector"], "template": doc["spec"]["template"]},
+    }
+    try:
+        kubernetes_validate.validate(probe, KUBE_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        return [f"spec/{'/'.join(str(p) for p in exc.path)}: {exc.message}"]
+    return []
+
+
 def validate_document(doc: dict[str, Any]) -> tuple[str, list[str]]:
     """Validate one manifest; returns (what it was validated against, errors)."""
     api, kind = doc.get("apiVersion", ""), doc.get("kind", "")
@@ -239,6 +259,8 @@ def validate_document(doc: dict[str, Any]) -> tuple[str, list[str]]:
         ]
         if kind == "SecretProviderClass" and not errors:
             errors += _check_secret_provider_objects(doc)
+        if kind == "Rollout" and not errors:
+            errors += _check_rollout_template(doc)
         return f"crd-schemas/{schema_file}", errors
     import kubernetes_validate
 
