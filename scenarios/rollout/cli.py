@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="judged pause per step (default 30)")  # fmt: skip
     parser.add_argument("--rate", type=_positive, default=40.0, metavar="RPS",
                         help="users' requests a second (default 40)")  # fmt: skip
+    parser.add_argument("--ready-timeout", type=_positive, default=300.0, metavar="SECONDS",
+                        help="for the new replicas to be ready (default 300)")  # fmt: skip
     parser.add_argument("--spec", default="prod", help="SLA spec the lines come from (prod)")
     parser.add_argument("--run-dir", type=Path, default=None, help="the deployment's run dir")
     parser.add_argument("--out", type=Path, default=None, help="report folder (default: new)")
@@ -83,7 +85,7 @@ def _rehearse(args: argparse.Namespace) -> int:
     try:
         found = rehearse(
             run_dir(args.run_dir), out, args.version or "HEAD", console,
-            pause_s=args.pause, rate_rps=args.rate,
+            pause_s=args.pause, rate_rps=args.rate, ready_timeout_s=args.ready_timeout,
         )  # fmt: skip
     except (RolloutInputError, ThresholdError, SpecError) as exc:
         console.print(f"[red]rollout:[/] {exc}")
@@ -114,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pause_s=args.pause,
             rate_rps=args.rate,
             spec=args.spec,
+            ready_timeout_s=args.ready_timeout,
         )
         if args.switch_back:
             outcome = rollout.switch_back(args.service)

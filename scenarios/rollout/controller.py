@@ -84,7 +84,7 @@ class LocalRollout:
         console: Console,
         pause_s: float = 30.0,
         rate_rps: float = 40.0,
-        ready_timeout_s: float = 120.0,
+        ready_timeout_s: float = 300.0,
         spec: str = "prod",
     ) -> None:
         self.run_dir = run_dir

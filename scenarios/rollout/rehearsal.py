@@ -77,7 +77,14 @@ def _switch(o: RolloutOutcome, decision: str) -> list[Expectation]:
 
 
 def rehearse(
-    run_dir: Path, out: Path, version: str, console: Console, *, pause_s: float, rate_rps: float
+    run_dir: Path,
+    out: Path,
+    version: str,
+    console: Console,
+    *,
+    pause_s: float,
+    rate_rps: float,
+    ready_timeout_s: float,
 ) -> list[Expectation]:
     """Run the four rollouts; their expectations, in order."""
     if load_state(run_dir) is None:
@@ -92,7 +99,10 @@ def rehearse(
     ]  # fmt: skip
     for name, action, expect in runs:
         console.rule(name)
-        rollout = LocalRollout(run_dir, console=console, pause_s=pause_s, rate_rps=rate_rps)
+        rollout = LocalRollout(
+            run_dir, console=console, pause_s=pause_s, rate_rps=rate_rps,
+            ready_timeout_s=ready_timeout_s,
+        )  # fmt: skip
         outcome = action(rollout)
         md, _ = write_report(outcome, out / name)
         console.print(f"  report {md}")
