@@ -29,7 +29,7 @@ from simulation.platforms import nginx
 from simulation.platforms.local_plan import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_READY_TIMEOUT_S = 30.0
+_READY_TIMEOUT_S = 90.0  # a busy 2-core machine can take a minute to start two uvicorns
 
 
 def create_app() -> FastAPI:

@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,28 +42,26 @@ from rich.console import Console
 from rich.markup import escape
 
 from runs.folders import new_run_dir
-from runs.results import SAMPLES_FILE, LoadResults, Machine
+from runs.results import SAMPLES_FILE, LoadResults
 from scenarios.bench.ai import AiBenchResult, run_ai_bench
 from scenarios.bench.baseline import BaselineError, BaselineServer
-from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Check, Figures
+from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Figures
 from scenarios.bench.cpu import CaseCpu, idle_rates, net_of_idle, per_request_ms, print_cpu
 from scenarios.bench.deployment import (
     REPLICA_MODES,
-    WORKERS_ENV,
     BenchDeployment,
     BenchError,
     ensure_deployment,
-    mode_settings,
 )
 from scenarios.bench.fixture import FixtureError, build_fixture
 from scenarios.bench.flamegraph import write_flamegraph
 from scenarios.bench.pyspy import ProfileSummary, PySpyRecorder, find_py_spy
-from scenarios.bench.verdicts import ai_dict, baseline_rps, evaluate, print_bench
+from scenarios.bench.results import ModeRun, build_report
+from scenarios.bench.verdicts import baseline_rps, evaluate, print_bench
 from scenarios.cli.args import parse_duration, positive_int
 from scenarios.load.locustfiles.settings import BENCH_FIXTURE_ENV, JourneySettings
 from scenarios.load.runner import LoadRunError, run_load
 from scenarios.load.usage import UsageMeter, record_usage
-from scenarios.sla.gate import git_state
 from scenarios.sla.report import LOCUST_PROCESS_CEILING_RPS
 from simulation.platforms.base import PlatformError
 from simulation.state import run_dir
@@ -94,6 +92,16 @@ class Options:
     deploy_dir: Path
     out_root: Path
     modes: tuple[str, ...] = ("prod",)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "duration_s": self.duration_s,
+            "processes": self.processes,
+            "baseline_replicas": BASELINE_REPLICAS,
+            "replica_modes": list(self.modes),
+            "rate_limit": "off",
+        }
 
     def deploy_dir_of(self, mode: str) -> Path:
         return (
@@ -300,31 +308,6 @@ def _measure_all(
     return figures, ai, ai_note, idle
 
 
-@dataclass
-class ModeRun:
-    """Every case measured against one deployment (one replica mode), with its verdicts."""
-
-    mode: str
-    replicas: dict[str, int]
-    figures: list[Figures]
-    ai: AiBenchResult | None
-    ai_note: str
-    baseline_rps: float | None = None
-    idle_cpu_per_s: dict[str, float] = field(default_factory=dict)
-    checks: list[Check] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "replicas": self.replicas,
-            "workers": int(mode_settings(self.mode)[0].get(WORKERS_ENV, "1")),
-            "baseline_rps": self.baseline_rps,
-            "idle_cpu_per_s": self.idle_cpu_per_s,
-            "cases": [asdict(f) for f in self.figures],
-            "ai": ai_dict(self.ai, self.ai_note),
-            "checks": [asdict(c) for c in self.checks],
-        }
-
-
 def _run_mode(opts: Options, mode: str, folder: Path) -> ModeRun:
     directory = opts.deploy_dir_of(mode)
     deployment = ensure_deployment(directory, mode)
@@ -348,29 +331,17 @@ def run_bench(opts: Options) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     started = datetime.now(UTC)
     load_before = os.getloadavg()
-    runs = [_run_mode(opts, mode, folder) for mode in opts.modes]
-    commit, dirty = git_state(REPO_ROOT)
-    report = {
-        "started_at": started.isoformat(),
-        "ended_at": datetime.now(UTC).isoformat(),
-        "machine": Machine.current().model_dump(),
-        "load_average_before": load_before,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "settings": {
-            "users": opts.users,
-            "duration_s": opts.duration_s,
-            "processes": opts.processes,
-            "baseline_replicas": BASELINE_REPLICAS,
-            "replica_modes": list(opts.modes),
-            "rate_limit": "off",
-        },
-        "runs": {run.mode: run.as_dict() for run in runs},
-        "checks": [{"replicas": run.mode, **asdict(c)} for run in runs for c in run.checks],
-    }
+    runs: list[ModeRun] = []
     report_path = opts.out_root / f"{stamp}.json"
-    report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    for run in runs:
+    report: dict[str, Any] = {}
+    for mode in opts.modes:
+        run = _run_mode(opts, mode, folder)
+        runs.append(run)
+        # Written and printed after every mode: a later mode that fails leaves these behind.
+        report = build_report(
+            opts.settings(), runs, started, load_before, complete=len(runs) == len(opts.modes)
+        )
+        report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
         label = f"{run.mode} replicas {run.replicas}"
         print_bench(run.figures, run.checks, run.ai, run.ai_note, run.baseline_rps, label)
         print_cpu(

@@ -113,8 +113,7 @@ class LocalPlatform:
         monitoring: bool | None = None,
         replicas: Mapping[str, int] | None = None,
     ) -> None:
-        self.run_dir = run_dir(directory)
-        self.replica_counts = dict(replicas or {})  # per service, over the profile's
+        self.run_dir, self.replica_counts = run_dir(directory), dict(replicas or {})
         self.monitoring = monitoring  # None: the profile's default (prod yes, dev no)
         self.services = services
         self.layout = LocalLayout(self.run_dir)

@@ -62,16 +62,7 @@ def plan_itinerary(
     if time_limit_s is not None:
         opts = replace(opts, time_limit_s=time_limit_s)
 
-    rules = day_rules(trip)
-    everything = _feasible_days(build_candidates(places, trip), trip, rules)
-    limit = candidate_limit(
-        trip, opts.candidate_factor, opts.candidate_floor, opts.candidate_ceiling
-    )
-    candidates = prefilter(everything, trip, limit)
-    points = [(trip.lodging.lat, trip.lodging.lng)] + [
-        (c.place.lat, c.place.lng) for c in candidates
-    ]
-    hops = travel_matrix(points, trip.mode, cached_from=1)  # index 0: this trip's lodging
+    everything, candidates, hops = solver_inputs(places, trip, opts)
     minutes = [[hop.minutes for hop in row] for row in hops]
 
     remaining = max(0.05, opts.time_limit_s - (time.perf_counter() - started))
@@ -98,6 +89,25 @@ def plan_itinerary(
     )
     verify_itinerary(itinerary, places, trip)
     return itinerary
+
+
+def solver_inputs(
+    places: Sequence[Place], trip: TripRequest, opts: SolverOptions
+) -> tuple[list[Candidate], list[Candidate], list[list[Hop]]]:
+    """What the search works on: every feasible candidate, the pre-filtered ones the solver
+    sees, and the travel between them (index 0 = the lodging, i + 1 = candidate i). Public for
+    the benchmark's exact reference, which must solve the very same instance."""
+    rules = day_rules(trip)
+    everything = _feasible_days(build_candidates(places, trip), trip, rules)
+    limit = candidate_limit(
+        trip, opts.candidate_factor, opts.candidate_floor, opts.candidate_ceiling
+    )
+    candidates = prefilter(everything, trip, limit)
+    points = [(trip.lodging.lat, trip.lodging.lng)] + [
+        (c.place.lat, c.place.lng) for c in candidates
+    ]
+    # Index 0 is this trip's lodging; the place-to-place hops are kept across requests.
+    return everything, candidates, travel_matrix(points, trip.mode, cached_from=1)
 
 
 def _feasible_days(

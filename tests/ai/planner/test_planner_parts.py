@@ -103,25 +103,29 @@ def test_scheduler_drops_a_visit_when_meals_would_cut_a_leg() -> None:
 def test_bench_runs_end_to_end_on_the_synthetic_fallback(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     args = [
-        "--places",
-        str(tmp_path / "absent.json"),
-        "--runs",
-        "2",
-        "--quality-runs",
-        "1",
-        "--days",
-        "1,2",
-        "--time-limit",
-        "0.1",
-        "--json",
-        str(out),
-    ]
+        "--places", str(tmp_path / "absent.json"),
+        "--runs", "2",
+        "--quality-runs", "1",
+        "--reference-runs", "2",
+        "--reference-cpu", "0.05",
+        "--exact-runs", "1",
+        "--exact-limit", "20",
+        "--days", "1,2",
+        "--time-limit", "0.5",
+        "--json", str(out),
+    ]  # fmt: skip
     assert main(args) == 0
     figures = json.loads(out.read_text())
     assert figures["places"].startswith("synthetic Seoul-like set")
     assert [r["days"] for r in figures["results"]] == [1, 2]
     assert len(figures["results"][0]["wall_ms"]) == 2
-    assert 0 < figures["results"][0]["quality_mean"] <= 1.05
+    assert len(figures["results"][0]["cpu_ms"]) == 2
+    # The run itself is among the candidates for the best known, so quality is at most 1.
+    assert 0 < figures["results"][0]["quality_mean"] <= 1.0
+    assert figures["exact"]["n"] == 1
+    # Not the shipped limit: figures, but no verdict.
+    assert figures["at_shipped_settings"] is False
+    assert set(figures["verdicts"].values()) == {None}
 
 
 @pytest.mark.skipif(not PLACES_FILE.exists(), reason="dev data file not there yet")
