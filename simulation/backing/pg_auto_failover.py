@@ -27,7 +27,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,15 +39,13 @@ from simulation.backing.errors import BackingServiceError
 from simulation.backing.postgres import TEST_POSTGRES_SETTINGS, initdb_command
 from simulation.backing.processes import (
     POLL_S,
-    ServiceAccount,
     crash,
     prepare_dir,
     process_tree,
     service_account,
     spawn,
-    terminate,
 )
-from simulation.backing.server import ServerProcess
+from simulation.backing.spawned import SpawnedServer
 
 MONITOR_DATABASE = "pg_auto_failover"
 MONITOR_USER = "autoctl_node"
@@ -161,9 +158,13 @@ def write_auto_conf(data_dir: Path, settings: Mapping[str, str]) -> None:
     )
 
 
-class _Autoctl(ServerProcess):
+class _Autoctl(SpawnedServer):
     """A `pg_autoctl … --run` process tree: its supervisor, postgres and the keeper or
     listener. `stop()` is a fast shutdown of the whole node; `crash()` kills it outright."""
+
+    death_signal = signal.SIGINT
+    stop_escalation = ((signal.SIGINT, 30.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0))
+    poll_s = POLL_S * 5
 
     def __init__(
         self,
@@ -185,7 +186,6 @@ class _Autoctl(ServerProcess):
         )
         self.data_dir = workdir / "data"
         self.socket_dir = socket_dir
-        self._account: ServiceAccount | None = None
 
     def environment(self) -> dict[str, str]:
         """pg_autoctl keeps its config and state under XDG directories, by default in a home
@@ -211,39 +211,10 @@ class _Autoctl(ServerProcess):
             "--no-ssl",
         ]  # fmt: skip
 
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
     def prepare(self) -> None:
         """Directories (and, where the subclass needs it, the data directory) before launch."""
-        self._account = service_account()
-        for path in (self.workdir, self.socket_dir):
-            prepare_dir(path, self._account)
-
-    def begin_start(self) -> None:
-        if self.is_running():
-            return
-        self._arm_deadline()
-        self.prepare()
-        self._process = spawn(
-            self.command(),
-            log=self.log_path,
-            cwd=self.workdir,
-            account=self._account,
-            death_signal=signal.SIGINT,
-            env=self.environment(),
-        )
-
-    def ready(self) -> bool:
-        raise NotImplementedError
-
-    def finish_start(self) -> None:
-        if self._process is None:
-            raise BackingServiceError(f"{self.name}: finish_start() called before begin_start()")
-        while not self.ready():
-            self._check_alive()
-            self._check_time()
-            time.sleep(POLL_S * 5)
+        super().prepare()
+        prepare_dir(self.socket_dir, self._account)
 
     def postmaster_pid(self) -> int | None:
         with contextlib.suppress(OSError, ValueError, IndexError):
@@ -252,10 +223,7 @@ class _Autoctl(ServerProcess):
 
     def stop(self) -> None:
         """pg_autoctl's fast stop (SIGINT) of the node; escalates, and never leaves postgres."""
-        process, self._process = self._process, None
-        if process is None:
-            return
-        terminate(process, [(signal.SIGINT, 30.0), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)])
+        super().stop()
         self._reap_postmaster()
 
     def crash(self) -> list[int]:

@@ -1,10 +1,7 @@
-"""Redis as a backing server (see `server.ServerProcess`)."""
+"""Redis as a backing server (see `spawned.SpawnedServer`)."""
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import time
 from pathlib import Path
 
 import redis
@@ -12,12 +9,23 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from simulation.backing.binaries import Binaries
-from simulation.backing.errors import BackingServiceError
-from simulation.backing.processes import POLL_S, prepare_dir, service_account, spawn, terminate
-from simulation.backing.server import ServerProcess
+from simulation.backing.spawned import SpawnedServer
 
 
-class RedisServer(ServerProcess):
+def probe_client(host: str, port: int, password: str | None = None) -> redis.Redis:
+    """A client for readiness probes: no client-side retries, so each refused probe returns at
+    once and the caller polls again."""
+    return redis.Redis(
+        host=host,
+        port=port,
+        password=password,
+        socket_connect_timeout=0.2,
+        socket_timeout=1.0,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class RedisServer(SpawnedServer):
     """Redis, memory only (no RDB, no AOF), maxmemory 512mb allkeys-lru as SPEC.md's dev Redis.
 
     `stop()` keeps the port, so `start()` brings Redis back at the same address (empty, as a
@@ -52,13 +60,8 @@ class RedisServer(ServerProcess):
     def url(self) -> str:
         return f"redis://{self.host}:{self.port}/0"
 
-    def begin_start(self) -> None:
-        if self.is_running():
-            return
-        self._arm_deadline()
-        account = service_account()
-        prepare_dir(self.workdir, account)
-        argv = [
+    def command(self) -> list[str]:
+        return [
             str(self._binaries.redis_server),
             "--port", str(self.port),
             "--bind", self.host,
@@ -69,37 +72,12 @@ class RedisServer(ServerProcess):
             "--maxmemory", self.maxmemory,
             "--maxmemory-policy", self.maxmemory_policy,
         ]  # fmt: skip
-        self._process = spawn(
-            argv,
-            log=self.log_path,
-            cwd=self.workdir,
-            account=account,
-            death_signal=signal.SIGTERM,
-        )
 
-    def finish_start(self) -> None:
-        if self._process is None:
-            raise BackingServiceError("RedisServer.finish_start() called before begin_start()")
-        # No client-side retries: each refused probe must return at once so we can poll again.
-        client = redis.Redis(
-            host=self.host,
-            port=self.port,
-            socket_connect_timeout=0.2,
-            socket_timeout=1.0,
-            retry=Retry(NoBackoff(), 0),
-        )
+    def ready(self) -> bool:
+        client = probe_client(self.host, self.port)
         try:
-            while True:
-                self._check_alive()
-                with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
-                    if client.ping():
-                        return
-                self._check_time()
-                time.sleep(POLL_S)
+            return bool(client.ping())
+        except (redis.ConnectionError, redis.TimeoutError):
+            return False
         finally:
             client.close()
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            terminate(process, [(signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)])

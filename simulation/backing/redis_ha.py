@@ -17,28 +17,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import time
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from simulation.backing.binaries import Binaries, tool
-from simulation.backing.errors import BackingServiceError
-from simulation.backing.processes import (
-    POLL_S,
-    ServiceAccount,
-    crash,
-    prepare_dir,
-    process_tree,
-    service_account,
-    spawn,
-    terminate,
-)
-from simulation.backing.server import ServerProcess
+from simulation.backing.processes import crash, process_tree
+from simulation.backing.redis import probe_client
+from simulation.backing.spawned import SpawnedServer
 
 MASTER_NAME = "tripgen"
 QUORUM = 2
@@ -62,89 +51,25 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _probe_client(host: str, port: int, password: str | None = None) -> redis.Redis:
-    # No client-side retries: each refused probe must return at once so we can poll again.
-    return redis.Redis(
-        host=host,
-        port=port,
-        password=password,
-        socket_connect_timeout=0.2,
-        socket_timeout=1.0,
-        retry=Retry(NoBackoff(), 0),
-    )
-
-
-class _RedisProcess(ServerProcess):
+class _RedisProcess(SpawnedServer):
     """One redis-server process (data node or Sentinel) with its rewritable config file."""
 
-    def __init__(
-        self,
-        workdir: Path,
-        *,
-        port: int | None,
-        host: str,
-        log_name: str,
-        ready_timeout_s: float,
-        binaries: Binaries | None,
-    ) -> None:
-        super().__init__(
-            workdir,
-            port=port,
-            host=host,
-            log_name=log_name,
-            ready_timeout_s=ready_timeout_s,
-            binaries=binaries,
-        )
-        self.config_path = workdir / "redis.conf"
-        self._account: ServiceAccount | None = None
+    @property
+    def config_path(self) -> Path:
+        return self.workdir / "redis.conf"
 
+    @abstractmethod
     def config(self) -> str:
-        raise NotImplementedError
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def environment(self) -> dict[str, str]:
-        return {}
+        """The config file's first version (Redis rewrites it later)."""
 
     def prepare(self) -> None:
         """The directory and, on first start only, the config file (later it is Redis's own)."""
-        self._account = service_account()
-        prepare_dir(self.workdir, self._account)
+        super().prepare()
         if not self.config_path.exists():
             self.config_path.write_text(self.config())
             self.config_path.chmod(0o600)  # it holds the password
             if self._account is not None:
                 os.chown(self.config_path, self._account.uid, self._account.gid)
-
-    def begin_start(self) -> None:
-        if self.is_running():
-            return
-        self._arm_deadline()
-        self.prepare()
-        self._process = spawn(
-            self.command(),
-            log=self.log_path,
-            cwd=self.workdir,
-            account=self._account,
-            death_signal=signal.SIGTERM,
-        )
-
-    def ready(self) -> bool:
-        raise NotImplementedError
-
-    def finish_start(self) -> None:
-        if self._process is None:
-            raise BackingServiceError(f"{self.name}: finish_start() called before begin_start()")
-        while not self.ready():
-            self._check_alive()
-            self._check_time()
-            time.sleep(POLL_S)
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            terminate(process, [(signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)])
 
     def crash(self) -> list[int]:
         """SIGKILL the process (a lost machine); returns the pids."""
@@ -209,7 +134,7 @@ class RedisNode(_RedisProcess):
 
     def role(self) -> str | None:
         """`master` or `slave` as the node says (None when it does not answer)."""
-        client = _probe_client(self.host, self.port, self.password)
+        client = probe_client(self.host, self.port, self.password)
         try:
             return str(client.info("replication").get("role"))
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
@@ -218,7 +143,7 @@ class RedisNode(_RedisProcess):
             client.close()
 
     def ready(self) -> bool:
-        client = _probe_client(self.host, self.port, self.password)
+        client = probe_client(self.host, self.port, self.password)
         try:
             info = client.info("replication")
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
@@ -280,7 +205,7 @@ class RedisSentinel(_RedisProcess):
 
     def master(self) -> tuple[str, int] | None:
         """The primary this Sentinel names (None when it does not answer)."""
-        client = _probe_client(self.host, self.port)
+        client = probe_client(self.host, self.port)
         try:
             address = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
@@ -299,7 +224,7 @@ class RedisSentinel(_RedisProcess):
 def current_primary(sentinel_ports: Sequence[int], host: str = "127.0.0.1") -> int | None:
     """The primary's port as the first answering Sentinel names it."""
     for port in sentinel_ports:
-        client = _probe_client(host, port)
+        client = probe_client(host, port)
         try:
             address = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)
         except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
