@@ -27,6 +27,7 @@ from scenarios.rollout.controller import LocalRollout
 from scenarios.rollout.plan import STRATEGIES, RolloutInputError
 from scenarios.rollout.rehearsal import rehearse
 from scenarios.rollout.report import summary_lines, write_report
+from scenarios.rollout.traffic import TrafficError
 from services.kit.fault import Fault, FaultSpecError
 from simulation.backing.prometheus import PrometheusError
 from simulation.platforms.base import PlatformError
@@ -90,7 +91,7 @@ def _rehearse(args: argparse.Namespace) -> int:
     except (RolloutInputError, ThresholdError, SpecError) as exc:
         console.print(f"[red]rollout:[/] {exc}")
         return 2
-    except (PlatformError, ReleaseError, PrometheusError, SupervisorError) as exc:
+    except (PlatformError, ReleaseError, PrometheusError, SupervisorError, TrafficError) as exc:
         console.print(f"[red]rehearsal failed:[/] {exc}")
         return 3
     for e in found:
@@ -125,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RolloutInputError, ThresholdError, SpecError) as exc:
         console.print(f"[red]rollout:[/] {exc}")
         return 2
-    except (PlatformError, ReleaseError, PrometheusError, SupervisorError) as exc:
+    except (PlatformError, ReleaseError, PrometheusError, SupervisorError, TrafficError) as exc:
         console.print(f"[red]rollout failed:[/] {exc}")
         return 3
     outcome.command = "python -m scenarios.rollout " + shlex.join(argv or sys.argv[1:])

@@ -40,7 +40,7 @@ from scenarios.rollout.plan import (
     split,
     steps,
 )
-from scenarios.rollout.traffic import Traffic, TrafficRoute, preview, routes_for
+from scenarios.rollout.traffic import PreviewError, Traffic, TrafficRoute, preview, routes_for
 from simulation.backing.processes import fixed_ports
 from simulation.platforms.local import datainit_environment
 from simulation.platforms.local_plan import LocalLayout, LocalPlan
@@ -160,7 +160,13 @@ class LocalRollout:
         traffic = Traffic(self.plan.base_url, _routes(services), self.rate_rps).prepare()
         try:
             outcome.ready_s = self._start(release, new, stable, fault)
-            preview(self.plan.base_url, new, _routes(services), WARM_UP_PER_ROUTE)
+            try:
+                preview(self.plan.base_url, new, _routes(services), WARM_UP_PER_ROUTE)
+            except PreviewError as exc:
+                traffic.stop()
+                self._roll_back(outcome, stable, new, track, reason=f"before any user: {exc}")
+                outcome.finished = time.time()
+                return outcome
             self.console.print(
                 f"  {track} answers every route directly ({len(new)} replicas, "
                 f"{WARM_UP_PER_ROUTE} requests a route each to warm them)"

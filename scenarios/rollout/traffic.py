@@ -281,19 +281,29 @@ def preview(
 async def _preview(
     base_url: str, replicas: Sequence[_Replica], routes: Sequence[TrafficRoute], per_route: int
 ) -> None:
-    async with user_client(base_url, 4000, 10) as client:
-        user = await _user(client, 4000)
-        headers = {"Authorization": f"Bearer {user.token}"}
-        for replica in replicas:
-            mine = [r for r in routes if r.service == replica.service]
-            for route in mine * per_route:
-                url = f"{replica.url}{route.path.replace('{uuid}', str(uuid.uuid4()))}"
-                try:
-                    answer = await client.get(url, headers=headers)
-                except httpx.HTTPError as exc:
-                    raise PreviewError(f"{replica.name} {route.name}: {exc}") from exc
-                if answer.status_code not in route.expected:
-                    raise PreviewError(
-                        f"{replica.name} {route.name}: HTTP {answer.status_code} "
-                        f"{answer.text[:200]}"
-                    )
+    for number, replica in enumerate(replicas):
+        # A user (and address) per replica: the warm-up stays under the per-user rate limit.
+        async with user_client(base_url, 4000 + number, 10) as client:
+            user = await _user(client, 4000 + number)
+            await _ask(client, user, replica, [r for r in routes if r.service == replica.service],
+                       per_route)  # fmt: skip
+
+
+async def _ask(
+    client: httpx.AsyncClient,
+    user: _User,
+    replica: _Replica,
+    mine: Sequence[TrafficRoute],
+    per_route: int,
+) -> None:
+    headers = {"Authorization": f"Bearer {user.token}"}
+    for route in list(mine) * per_route:
+        url = f"{replica.url}{route.path.replace('{uuid}', str(uuid.uuid4()))}"
+        try:
+            answer = await client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            raise PreviewError(f"{replica.name} {route.name}: {exc}") from exc
+        if answer.status_code not in route.expected:
+            raise PreviewError(
+                f"{replica.name} {route.name}: HTTP {answer.status_code} {answer.text[:200]}"
+            )
