@@ -126,6 +126,10 @@ def kind_smoke(session: nox.Session) -> None:
                             "--platform", "kind", "--quick", "--no-data", "allow")  # fmt: skip
                 session.run("python", "-m", "chaos.cli", "--profile", "prod", "--platform",
                             "kind", "--experiment", "kill-replica")  # fmt: skip
+                # rollouts.enabled: Argo Rollouts controller installed, a blue-green switch of
+                # every service judged by the AnalysisTemplate.
+                session.run("python", "-m", "simulation.platforms.argo_rollouts", "kind-smoke",
+                            "--profile", "prod")  # fmt: skip
             session.run(*cli, "down")
             session.run(*cli, "cluster-down", "--profile", profile)
     finally:

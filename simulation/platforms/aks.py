@@ -34,6 +34,8 @@ from rich.console import Console
 from simulation.k8s import aks_preflight
 from simulation.k8s.kubeapi import KubeApi, KubeApiError
 from simulation.k8s.registry import PUSHED_RECORD, load_record
+from simulation.k8s.waits import WaitTimeout
+from simulation.platforms import argo_rollouts
 from simulation.platforms.base import (
     DeploymentStatus,
     Endpoints,
@@ -182,6 +184,13 @@ class AksPlatform:
         kube = self._kube()
         try:
             results = aks_preflight.checks(kube.api, docs)
+            if argo_rollouts.holds_rollouts(docs):  # rollouts.enabled: Rollout objects
+                lacking = argo_rollouts.missing(kube.api)
+                results.append(aks_preflight.Check(
+                    "Argo Rollouts (CRDs + controller)", not lacking,
+                    "; ".join(lacking) + f" — install {argo_rollouts.MANIFEST}" if lacking
+                    else "present",
+                ))  # fmt: skip
         except KubeApiError as exc:
             raise PlatformError(f"preflight against {self.kube_context} failed: {exc}") from exc
         if not all(c.ok for c in results):
@@ -208,7 +217,21 @@ class AksPlatform:
                 "--atomic", "--wait", "--wait-for-jobs", f"--timeout={DEPLOY_TIMEOUT_S}s",
                 timeout=DEPLOY_TIMEOUT_S + 120,
             )  # fmt: skip
-            kube.wait_release(timeout_s=DEPLOY_TIMEOUT_S)
+            if argo_rollouts.holds_rollouts(docs):
+                # helm's --wait knows no Rollout: wait for the controller's verdict instead.
+                argo_rollouts.wait_release(
+                    kube.api, NAMESPACE, docs, timeout_s=DEPLOY_TIMEOUT_S, poll_s=kube.poll_s
+                )
+            else:
+                kube.wait_release(timeout_s=DEPLOY_TIMEOUT_S)
+        except argo_rollouts.RolloutAborted as exc:
+            raise PlatformError(
+                f"the new version failed its analysis on AKS: {exc}. The release is at the new "
+                "revision with every request on the previous version; fix forward, or "
+                f"`helm rollback {RELEASE}`"
+            ) from exc
+        except WaitTimeout as exc:
+            raise PlatformError(f"deployed, but {exc}\n{kube.failure_summary()}") from exc
         except CommandFailed as exc:
             # --atomic has rolled the release back; show why the new pods failed.
             raise PlatformError(

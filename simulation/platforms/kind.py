@@ -26,7 +26,7 @@ import platform
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -36,6 +36,7 @@ from simulation.k8s.harness_context import NotHarnessCluster, check_harness_kind
 from simulation.k8s.image import harness_images
 from simulation.k8s.kubeapi import CORE, KubeApi, KubeApiError
 from simulation.k8s.waits import WaitTimeout, wait_pods_ready
+from simulation.platforms import argo_rollouts
 from simulation.platforms.base import (
     DeploymentStatus,
     Endpoints,
@@ -128,8 +129,10 @@ class KindPlatform:
         release_timeout_s: float = 600,
         drain_timeout_s: float = 120,
         sysctl: Callable[[str], int] = _read_int,
+        values_files: Sequence[Path] = (),
     ) -> None:
         self.run_dir = run_dir(directory)
+        self.values_files = list(values_files)  # layered after the profile's and kind's
         self.runner = runner
         self.console = console or Console(stderr=True, soft_wrap=True)
         self.api_factory = api_factory
@@ -219,6 +222,9 @@ class KindPlatform:
         for ref in images:
             self._load_image(cluster, ref)
         values = [CHART_DIR / f"values-{profile}.yaml", CHART_DIR / "values-kind.yaml"]
+        values += self.values_files
+        if argo_rollouts.enabled_in(values):  # Rollout objects need the CRDs and the controller
+            argo_rollouts.install(kube, timeout_s=ADDON_TIMEOUT_S, poll_s=self.poll_s)
         self.console.print(f"helm upgrade --install {RELEASE} ({profile} + kind overlay) …")
         try:
             kube.helm(
@@ -228,8 +234,15 @@ class KindPlatform:
                 "--wait", "--wait-for-jobs", f"--timeout={DEPLOY_TIMEOUT_S}s",
                 timeout=DEPLOY_TIMEOUT_S + 60,
             )  # fmt: skip
-            kube.wait_release(timeout_s=self.release_timeout_s)
-        except (CommandFailed, PlatformError) as exc:
+            docs = kube.release_manifest()
+            if argo_rollouts.holds_rollouts(docs):
+                argo_rollouts.wait_release(
+                    kube.api, kube.namespace, docs,
+                    timeout_s=self.release_timeout_s, poll_s=self.poll_s,
+                )  # fmt: skip
+            else:
+                kube.wait_release(timeout_s=self.release_timeout_s)
+        except (CommandFailed, PlatformError, argo_rollouts.RolloutAborted, WaitTimeout) as exc:
             raise PlatformError(f"deploy on kind failed: {exc}\n{kube.failure_summary()}") from exc
         save_state(
             self.run_dir,
