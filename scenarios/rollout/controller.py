@@ -161,7 +161,12 @@ class LocalRollout:
         try:
             outcome.ready_s = self._start(release, new, stable, fault)
             try:
-                preview(self.plan.base_url, new, _routes(services), WARM_UP_PER_ROUTE)
+                # blue-green: green is checked before the switch (Argo's pre-promotion
+                # analysis); a canary is judged on its share of users' traffic alone.
+                wrong = preview(
+                    self.plan.base_url, new, _routes(services), WARM_UP_PER_ROUTE,
+                    strict=strategy == "blue-green",
+                )  # fmt: skip
             except PreviewError as exc:
                 traffic.stop()
                 self._roll_back(outcome, stable, new, track, reason=f"before any user: {exc}")
@@ -170,6 +175,7 @@ class LocalRollout:
             self.console.print(
                 f"  {track} answers every route directly ({len(new)} replicas, "
                 f"{WARM_UP_PER_ROUTE} requests a route each to warm them)"
+                + (f"; {wrong} replica(s) answered a warm-up request wrongly" if wrong else "")
             )
             self._drive(outcome, traffic, plan_steps, stable, new, track)
         except BaseException:
