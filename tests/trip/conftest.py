@@ -149,6 +149,9 @@ def trip_settings(trip_schema: str, redis_url: str) -> Callable[..., TripSetting
             # Short waits keep the suite quick; a commit also wakes the relay at once.
             "outbox_relay_interval_s": 0.1,
             "events_receive_wait_s": 0.2,
+            # Each test its own namespace for the cached city list and confirmed places (the
+            # session Redis outlives a test).
+            "cities_cache_version": uuid.uuid4().hex[:12],
             **overrides,
         }
         return TripSettings(**values)

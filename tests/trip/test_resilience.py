@@ -67,7 +67,10 @@ async def test_location_service_failing_is_503_with_retry_after(
         service.location.down = True
     else:
         service.location.status = int(failure)
-    r = await service.client.post("/api/trips", json=trip_payload(), headers=auth)
+    # A place not confirmed before (confirmed ids and the city list are cached): it needs
+    # location-service, which is failing.
+    body = trip_payload(must_visit=["seoul-n-seoul-tower"])
+    r = await service.client.post("/api/trips", json=body, headers=auth)
     assert r.status_code == 503, r.text
     assert r.headers["Retry-After"] == "5"
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -105,9 +108,8 @@ async def test_active_connections_counts_requests_in_flight(service: TripService
     await service.create_trip(auth)
     service.location.gate = asyncio.Event()  # the next create waits inside location-service
     service.location.entered.clear()
-    pending = asyncio.create_task(
-        service.client.post("/api/trips", json=trip_payload(), headers=auth)
-    )
+    body = trip_payload(must_visit=["seoul-n-seoul-tower"])  # not confirmed yet: asked
+    pending = asyncio.create_task(service.client.post("/api/trips", json=body, headers=auth))
     await asyncio.wait_for(service.location.entered.wait(), 5)
     during = (await service.client.get("/metrics")).text
     service.location.gate.set()

@@ -57,11 +57,17 @@ async def test_thirty_days_and_twenty_travellers_are_allowed(service: TripServic
     assert trip["days"] == 30 and trip["travellers"] == 20
 
 
-async def test_the_city_list_is_cached(service: TripService) -> None:
+async def test_the_city_list_and_confirmed_places_are_cached(service: TripService) -> None:
     _, auth = service.user()
     for _ in range(3):
         await service.create_trip(auth)
     assert service.location.count("/api/locations/cities") <= 1
+    assert service.location.count("/api/locations/places") == 1  # the id, confirmed once
+    # Only the ids not confirmed yet are asked about; an unknown one every time.
+    for _ in range(2):
+        body = trip_payload(must_visit=["seoul-gyeongbokgung", "seoul-atlantis"])
+        r = await service.client.post("/api/trips", json=body, headers=auth)
+        assert r.status_code == 422 and "seoul-atlantis" in r.text
     assert service.location.count("/api/locations/places") == 3
 
 
