@@ -50,16 +50,35 @@ class OutboxRow:
     message: OutboxMessage
 
 
+_OUTBOX_COLUMNS = "(kind, entity, message_id, session_id, body)"
+
+
+def _outbox_values(message: OutboxMessage) -> tuple[Any, ...]:
+    return (
+        message.kind,
+        message.entity,
+        message.message_id,
+        message.session_id,
+        Jsonb(message.body),
+    )
+
+
+def outbox_insert(messages: Sequence[OutboxMessage]) -> tuple[str, list[Any]]:
+    """`INSERT INTO outbox …` of `messages` as one statement and its parameters, for a caller
+    that folds it into its own statement (a CTE beside the state change: one round trip)."""
+    rows = ", ".join(["(%s, %s, %s, %s, %s)"] * len(messages))
+    params = [value for m in messages for value in _outbox_values(m)]
+    return f"INSERT INTO outbox {_OUTBOX_COLUMNS} VALUES {rows}", params
+
+
 async def add_outbox(conn: DictConnection, messages: Sequence[OutboxMessage]) -> None:
     """Write messages on `conn`, in the caller's transaction: they commit (or not) with it."""
     if not messages:
         return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO outbox (kind, entity, message_id, session_id, body)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            [(m.kind, m.entity, m.message_id, m.session_id, Jsonb(m.body)) for m in messages],
-        )
+    # One multi-row INSERT: executemany would enter pipeline mode, which costs more than the
+    # single round trip for the one or two messages a state change writes.
+    statement, params = outbox_insert(messages)
+    await conn.execute(statement, params)
 
 
 class OutboxBatch:

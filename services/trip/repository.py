@@ -11,7 +11,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from services.kit.outbox import OutboxMessage, OutboxStore, add_outbox
+from services.kit.outbox import OutboxMessage, OutboxStore, add_outbox, outbox_insert
 from services.trip.schemas import MemberRole, ScheduleStatus, TripRole
 
 _TRIP_COLUMNS = (
@@ -203,13 +203,15 @@ class TripRepository:
         names = [name for name in _WRITABLE if name in fields]
         columns = ", ".join(["id", "owner_id", *names])
         values = ", ".join(["%s", "%s", *(f"%s::{_WRITABLE[n]}" for n in names)])
+        insert = f"INSERT INTO trips AS t ({columns}) VALUES ({values}) RETURNING {_TRIP_COLUMNS}"
+        params: list[Any] = [trip_id, owner_id, *(fields[n] for n in names)]
+        if outbox:
+            # The trip and its messages in one statement (one round trip, atomic by itself).
+            messages, message_params = outbox_insert(outbox)
+            insert = f"WITH created AS ({insert}), o AS ({messages}) SELECT * FROM created"
+            params += message_params
         async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                f"INSERT INTO trips AS t ({columns}) VALUES ({values}) RETURNING {_TRIP_COLUMNS}",
-                (trip_id, owner_id, *(fields[n] for n in names)),
-            )
-            row = await _one(cur)
-            await add_outbox(conn, outbox)
+            row = await _one(await conn.execute(insert, params))
         return TripRecord.from_row(row)
 
     async def visible_trip(self, trip_id: str, user_id: str) -> TripAccess | None:
