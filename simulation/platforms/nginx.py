@@ -206,6 +206,13 @@ def _routes(
     return blocks, locations
 
 
+def _status_server(host: str, port: int) -> str:
+    return (
+        f"    server {{\n        listen {host}:{port};\n"
+        f"        location = {STUB_STATUS_PATH} {{\n            stub_status;\n        }}\n    }}\n"
+    )
+
+
 def render_nginx_conf(
     *,
     paths: NginxPaths,
@@ -221,16 +228,10 @@ def render_nginx_conf(
     """nginx.conf routing each service's prefix to the replicas on `upstreams[service]` (ports on
     `host`). A service with no replicas answers 503 problem+json: it is not deployed. With
     `status_port`, `stub_status` answers there (for the nginx exporter), apart from users.
-    `weights` (port → weight) splits a service between two versions during a rollout;
-    `upstream_header` names the replica that answered (`X-Upstream`), so a client can tell the
-    versions apart."""
+    `weights` (port → weight) split a service between versions during a rollout, and
+    `upstream_header` adds `X-Upstream` (the replica that answered) to every answer."""
     policy = policy or UpstreamPolicy()
-    status = (
-        f"    server {{\n        listen {host}:{status_port};\n"
-        f"        location = {STUB_STATUS_PATH} {{\n            stub_status;\n        }}\n    }}\n"
-        if status_port
-        else ""
-    )
+    status = _status_server(host, status_port) if status_port else ""
     blocks, locations = _routes(upstreams, policy, host, weights)
     answered_by = "    add_header X-Upstream $upstream_addr always;\n" if upstream_header else ""
     temp = "".join(
