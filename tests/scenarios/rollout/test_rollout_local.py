@@ -47,7 +47,11 @@ def binaries() -> None:
 def snapshot_commit() -> str:
     """A commit object of this working tree's services (parent HEAD), through a scratch index."""
     with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        # A CI clone may have no git identity: commit-tree needs one.
+        identity = (("NAME", "rollout test"), ("EMAIL", "rollout@example.com"))
+        who = {f"GIT_{role}_{part}": value for role in ("AUTHOR", "COMMITTER")
+               for part, value in identity}  # fmt: skip
+        env = {**os.environ, **who, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
 
         def git(*args: str) -> str:
             done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], env=env, check=True,
