@@ -279,13 +279,19 @@ def time_days(args: argparse.Namespace, assumptions: Assumptions) -> int:
     slow = 0
     for phase in phases():
         shape = daily_shape(phase, assumptions)
+        load = os.getloadavg()[0]
+        cpu = time.process_time()
         day = simulate(cluster, workload, assumptions, shape, startup, args.cpu_speed_ratio)
+        cpu = time.process_time() - cpu
         ok = day.wall_s < DAY_GOAL_S
         slow += not ok
+        # The CPU time is what the simulation costs; the wall time also holds the waits for a
+        # core that other processes on a shared machine cause (the load average says how many).
         console.print(
             f"{shape.name}: a simulated day ({day.duration_s / 3600:.0f} h, "
             f"{len(day.series['t']):,} ticks, up to {day.max_nodes} nodes) took "
-            f"[bold]{day.wall_s:.2f} s[/] of wall time — "
+            f"[bold]{day.wall_s:.2f} s[/] of wall time ({cpu:.2f} s CPU, load average "
+            f"{load:.1f}) — "
             + ("[green]under[/]" if ok else "[red]OVER[/]")
             + f" the {DAY_GOAL_S:g} s goal"
         )

@@ -7,7 +7,8 @@ Predicted: the same from `des.requests.LocalModel` configured with the step's us
 replicas, the calibration step's CPU per request, idle CPU, think time and per-route non-CPU
 time (fitted so the calibration step's route means match; held-out steps get no fit). The load
 other processes put on the shared machine during a step is an input of that step, as its users
-are: it is measured, not predicted.
+are: it is measured, not predicted — as the mean number of their runnable tasks when it was
+sampled (what the cores are shared among), else as the cores they used.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def local_system(
     background_cores: float,
     offsets: dict[str, float] | None = None,
     planner: tuple[int, float] = (2, 1.0),
+    background_tasks: float | None = None,
 ) -> LocalSystem:
     offsets = offsets or {}
     routes = tuple(
@@ -92,6 +94,7 @@ def local_system(
         redis_s=_dependency(workload, "redis"),
         loadgen_s=workload.loadgen_demand_s or 0.0,
         background_cores=background_cores,
+        background_tasks=background_tasks,
         planner_processes=planner[0],
         planner_limit_s=planner[1],
         generation_cpu_s=workload.generation_cpu_s,
@@ -132,6 +135,7 @@ def predicted_figures(prediction: LocalPrediction) -> dict[str, float]:
             out[f"cpu:{service}"] = prediction.cpu_cores[service]
     out["utilisation"] = sum(v for k, v in out.items() if k.startswith("cpu:"))
     out["machine"] = prediction.machine_busy_cores
+    out["other_processes_cores"] = prediction.cpu_cores.get("background", 0.0)
     return out
 
 

@@ -32,6 +32,7 @@ from simulation.capacity.localfit import (
 )
 from simulation.capacity.study import checks, simulate
 from simulation.capacity.validation import (
+    deployment_processes,
     keep_one_replica_each,
     make_accounts,
     measure_idle,
@@ -108,13 +109,16 @@ def measure(
         ]
         for name, role, count in plan:
             log(f"{name}: prod-sim replicas")
-            run = run_step(where, count, duration_s, fresh_accounts(name, count), replicas, log)
+            accounts = fresh_accounts(name, count)
+            pids = [pid for _, pid in deployment_processes(platform)]
+            run = run_step(where, count, duration_s, accounts, replicas, log, pids)
             extras = replace(run.extras, idle_cores=idle)
             steps.append(MeasuredStep(name, role, count, run.results, extras))
         stopped = keep_one_replica_each(where)
         log(f"held-out replicas: one replica per service ({', '.join(stopped)} stopped)")
         accounts = fresh_accounts("held-out replicas", users)
-        run = run_step(where, users, duration_s, accounts, replicas, log)
+        pids = [pid for _, pid in deployment_processes(platform)]
+        run = run_step(where, users, duration_s, accounts, replicas, log, pids)
         extras = replace(run.extras, idle_cores=idle)
         steps.append(MeasuredStep("held-out replicas", "held-out", users, run.results, extras))
     finally:
@@ -174,7 +178,14 @@ def compare(
     duration = cal_results.actual_duration_s
     setup = StepSetup(calibration.users, _replicas(cal_results), duration)
     background = background_cores(cal_results, calibration.extras)
-    system = local_system(workload, setup, cores, background, planner=_planner())
+    system = local_system(
+        workload,
+        setup,
+        cores,
+        background,
+        planner=_planner(),
+        background_tasks=calibration.extras.other_runnable,
+    )
     offsets = fit_offsets(system, workload, duration)
     log(
         f"calibrated: think {workload.think_s:.2f} s/request; idle cores "
@@ -186,8 +197,13 @@ def compare(
         results = step.load()
         setup = StepSetup(step.users, _replicas(results), results.actual_duration_s)
         other = background_cores(results, step.extras)
-        log(f"{step.name}: other processes used {other:.2f} cores (an input of the step)")
-        system = local_system(workload, setup, cores, other, offsets, _planner())
+        tasks = step.extras.other_runnable
+        log(
+            f"{step.name}: other processes used {other:.2f} cores"
+            + (f", {tasks:.1f} of them runnable on average" if tasks is not None else "")
+            + " (inputs of the step)"
+        )
+        system = local_system(workload, setup, cores, other, offsets, _planner(), tasks)
         predicted = predicted_figures(LocalModel(system).run(setup.duration_s))
         measured = measured_figures(results, step.extras)
         measured["other_processes_cores"] = other

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +85,13 @@ def _scrape(client: httpx.Client, url: str) -> dict[str, float]:
     return out
 
 
-def tree_cpu_s(root: int) -> float:
-    """CPU-seconds (user + system, reaped children included) of `root` and its descendants."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
+ProcTable = dict[int, tuple[int, float, bool]]  # pid → (parent pid, CPU-seconds, runnable)
+
+
+def proc_table() -> ProcTable:
+    """Every process on the machine: its parent, CPU-seconds (user + system, reaped children
+    included) and whether it is runnable (state R: running or waiting for a core)."""
+    table: ProcTable = {}
     hz = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -97,18 +100,38 @@ def tree_cpu_s(root: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
         except OSError:
             continue
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = sum(int(v) for v in fields[11:15]) / hz
-    total, frontier = 0.0, [root]
+        cpu = sum(int(v) for v in fields[11:15]) / hz
+        table[int(entry.name)] = (int(fields[1]), cpu, fields[0] == "R")
+    return table
+
+
+def descendants(table: ProcTable, roots: Sequence[int]) -> set[int]:
+    """`roots` and every process below them that is still in `table`."""
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
     seen: set[int] = set()
+    frontier = [r for r in roots if r in table]
     while frontier:
         pid = frontier.pop()
-        if pid in seen or pid not in cpu:
-            continue
-        seen.add(pid)
-        total += cpu[pid]
-        frontier += [child for child, parent in parents.items() if parent == pid]
-    return total
+        if pid not in seen:
+            seen.add(pid)
+            frontier += children.get(pid, [])
+    return seen
+
+
+def tree_cpu_s(root: int, table: ProcTable | None = None) -> float:
+    """CPU-seconds (user + system, reaped children included) of `root` and its descendants."""
+    table = table if table is not None else proc_table()
+    return sum(table[pid][1] for pid in descendants(table, [root]))
+
+
+def other_runnable(table: ProcTable, ours: Sequence[int]) -> int:
+    """Runnable processes that are neither under `ours` nor this process: the other work on
+    the machine competing for its cores right now (what the local model's contention needs;
+    their busy cores alone do not say how many tasks share the cores)."""
+    mine = descendants(table, [*ours, os.getpid()])
+    return sum(1 for pid, (_, _, runnable) in table.items() if runnable and pid not in mine)
 
 
 @dataclass
@@ -120,14 +143,22 @@ class Round:
     in_flight: dict[str, float]
     db_busy: dict[str, float]
     counted: dict[str, float]  # replica URL → /api requests counted so far
+    others_runnable: int = 0
 
 
 class Sampler:
-    """Every second: the machine's CPU, the load generator's CPU, and every replica's /metrics."""
+    """Every second: the machine's CPU, the load generator's CPU, the other processes' runnable
+    tasks, and every replica's /metrics."""
 
-    def __init__(self, replicas: dict[str, list[str]], interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        replicas: dict[str, list[str]],
+        interval_s: float = 1.0,
+        deployment: Sequence[int] = (),
+    ) -> None:
         self.replicas = replicas
         self.interval_s = interval_s
+        self.deployment = list(deployment)  # the deployment's process ids (trees)
         self.root: int | None = None
         self.rounds: list[Round] = []
         self._stop = threading.Event()
@@ -147,8 +178,21 @@ class Sampler:
                 db_busy[service] = db_busy.get(service, 0.0) + values["db_busy"]
                 counted[url] = values["requests"]
         busy, total = machine_busy_s()
-        loadgen = tree_cpu_s(self.root) if self.root else 0.0
-        self.rounds.append(Round(time.time(), busy, total, loadgen, in_flight, db_busy, counted))
+        table = proc_table()
+        loadgen = tree_cpu_s(self.root, table) if self.root else 0.0
+        ours = [*self.deployment, *([self.root] if self.root else [])]
+        self.rounds.append(
+            Round(
+                time.time(),
+                busy,
+                total,
+                loadgen,
+                in_flight,
+                db_busy,
+                counted,
+                other_runnable(table, ours),
+            )
+        )
 
     def _run(self) -> None:
         with httpx.Client(timeout=2.0) as client:
@@ -190,6 +234,7 @@ class Sampler:
                 s: sum(r.db_busy.get(s, 0.0) for r in inside) / len(inside) for s in services
             },
             server_requests=served,
+            other_runnable=sum(r.others_runnable for r in inside) / len(inside),
         )
 
 
@@ -203,10 +248,12 @@ def make_accounts(base_url: str, count: int, path: Path) -> Path:
     """Register and log in `count` accounts (each from its own forwarded address, so the
     anonymous routes' per-address limit is not hit); the journeys' accounts file."""
     rng = random.Random()
+    # A block of addresses of its own per call: steps a minute apart must not share a limit.
+    block = rng.randrange(1, 255)
 
     def one(index: int) -> dict[str, str]:
         email = f"capacity-{os.getpid()}-{index}-{rng.randrange(1 << 30)}@capacity.tripgen.dev"
-        headers = {"X-Forwarded-For": f"10.77.{index // 250}.{index % 250 + 1}"}
+        headers = {"X-Forwarded-For": f"10.{block}.{index // 250}.{index % 250 + 1}"}
         with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
             body = {"email": email, "password": PASSWORD, "name": "Capacity"}
             made = client.post("/api/users/register", json=body)
@@ -236,8 +283,9 @@ def run_step(
     accounts: Path,
     replicas: dict[str, list[str]],
     log: Callable[[str], None],
+    deployment: Sequence[int] = (),
 ) -> StepRun:
-    """One load run in its own process, measured alongside."""
+    """One load run in its own process, measured alongside (`deployment`: its process ids)."""
     command = [
         sys.executable,
         "-m",
@@ -253,7 +301,7 @@ def run_step(
         f"{duration_s:g}s",
     ]
     env = {**os.environ, ACCOUNTS_ENV: str(accounts)}
-    with Sampler(replicas) as sampler:
+    with Sampler(replicas, deployment=deployment) as sampler:
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
@@ -282,14 +330,19 @@ def run_step(
     return StepRun(results=results, extras=extras)
 
 
+def deployment_processes(platform: LocalPlatform) -> list[tuple[str, int]]:
+    """(name, pid) of every replica and dependency process of the deployment right now."""
+    status = platform.status()
+    roots = [(r.service, r.pid) for r in status.replicas if r.pid]
+    return roots + [(d.name, d.pid) for d in status.dependencies if d.pid]
+
+
 def measure_idle(
     platform: LocalPlatform, replicas: dict[str, list[str]], seconds: float = 20.0
 ) -> dict[str, float]:
     """Cores each service replica (mean over its replicas) and each dependency burns with no
     load, while the same metric scrapes as during a step go on."""
-    status = platform.status()
-    roots = [(r.service, r.pid) for r in status.replicas if r.pid]
-    roots += [(d.name, d.pid) for d in status.dependencies if d.pid]
+    roots = deployment_processes(platform)
     with Sampler(replicas):
         before = {pid: tree_cpu_s(pid) for _, pid in roots}
         started = time.monotonic()

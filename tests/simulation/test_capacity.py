@@ -93,3 +93,24 @@ def test_cli_reports_a_study_of_a_calibrated_run(
     assert "Modelled, not measured" in markdown
     assert "no validation has been run on this machine" in markdown
     assert (out / "capacity.html").read_text().count("data:image/png;base64,") == 2
+
+
+def test_cli_day_prints_the_wall_time_of_each_phase_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = measured().save(tmp_path / "results.json")
+    seen: list[str] = []
+
+    def short_day(cluster: ClusterSpec, workload: object, assumptions: object, shape: object,
+                  *_: object) -> object:  # fmt: skip
+        # An hour instead of a day: the CLI's printing is under test, not the simulation.
+        seen.append(getattr(shape, "name", ""))
+        quick = constant(100.0, hold_s=300.0)
+        return simulate(cluster, workload, assumptions, quick)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "simulate", short_day)
+    monkeypatch.setattr(cli, "load_validation", lambda: None)
+    assert cli.main(["--results", str(path), "--day"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert len(seen) == 3 and all(name.startswith("daily curve") for name in seen)
+    assert printed.count("of wall time") == 3 and "under the 10 s goal" in printed

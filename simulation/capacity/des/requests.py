@@ -1,25 +1,27 @@
 """Request-level discrete-event simulation of the local platform (SimPy): every request and every
 CPU burst, on this machine's cores — what `--validate` predicts held-out runs with.
 
-The machine: `cores` CPUs shared by every runnable task in 1 ms turns, round robin — Linux's
-fair scheduler gives each runnable task an equal share, so a request's burst is stretched by
-whatever else is runnable (other requests, planner processes, housekeeping, other processes on
-the machine). Single-threaded processes (each service replica's event loop, nginx's worker,
-Redis, the load generator) take one burst at a time; PostgreSQL runs a backend per connection
-(no thread limit). Work beside the requests: each replica's and dependency's idle CPU (measured
-with no load) and the other processes on the machine (measured during the step). A request: the load
-generator sends it, nginx routes it to the service's next replica (round robin), the replica
-runs half its CPU, the request's share of PostgreSQL and Redis, the other half, nginx answers,
-the load generator reads it; each route also waits a fixed non-CPU time fitted on the
-calibration step. Users are a closed loop (think, request, wait for it). A request of a route
-that asks for an itinerary starts a generation on the ai replicas' planner processes: its
-measured CPU per generation, cut off at the planner's wall-time limit.
+The machine: `cores` CPUs shared by every runnable task in 1 ms turns, round robin — Linux's fair
+scheduler gives each runnable task an equal share, so a request's burst is stretched by whatever
+else is runnable (other requests, planner processes, housekeeping, other processes on the machine).
+Single-threaded processes (each service replica's event loop, nginx's worker, Redis, the load
+generator) take one burst at a time; PostgreSQL runs a backend per connection (no thread limit).
+Work beside the requests: each replica's and dependency's idle CPU (measured with no load) and the
+other processes on the machine (measured during the step: their mean runnable tasks, each competing
+for the cores like any task, else their busy cores). A request: the load generator sends it, nginx
+routes it to the service's next replica (round robin), the replica runs half its CPU, the request's
+share of PostgreSQL and Redis, the other half, nginx answers, the load generator reads it; each
+route also waits a fixed non-CPU time fitted on the calibration step. Users are a closed loop
+(think, request, wait for it). A request of a route that asks for an itinerary starts a generation
+on the ai replicas' planner processes: its measured CPU per generation, cut off at the planner's
+wall-time limit.
 
 `mmc_check` simulates a plain M/M/c queue for comparison with Erlang C.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,7 @@ import simpy
 
 Process = Generator[simpy.Event, Any, None]
 QUANTUM_S = 0.001  # one turn on a core (CFS's minimum granularity is of this order)
+BURST_S = 0.02  # mean runnable stretch of another process's task (assumption)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class LocalSystem:
     postgres_s: float = 0.0
     redis_s: float = 0.0
     loadgen_s: float = 0.0
-    background_cores: float = 0.0
+    background_cores: float = 0.0  # other processes' busy cores (used when tasks are unknown)
+    background_tasks: float | None = None  # other processes' mean runnable tasks
     planner_processes: int = 0  # per ai replica
     planner_limit_s: float = 0.0
     generation_cpu_s: float = 0.0  # planner CPU one generation asks for
@@ -167,10 +171,7 @@ class LocalModel:
         users = max(1, round(self.system.users))
         for _ in range(users):
             self.env.process(self._user())
-        background = self.system.background_cores
-        while background > 0:
-            self.env.process(self._background_share("background", min(background, 1.0)))
-            background -= 1.0
+        self._start_background()
         for group, cores in self.system.idle_cores.items():
             # Per replica for a service (and once for a dependency, which has one "replica").
             for _ in range(max(self.system.replicas.get(group, 1), 1) if cores > 0 else 0):
@@ -179,6 +180,30 @@ class LocalModel:
         self.machine.measuring = True
         self.env.run(until=warmup_s + duration_s)
         return self._prediction(duration_s)
+
+    def _start_background(self) -> None:
+        """The other processes on the machine: `background_tasks` runnable tasks on average
+        (each runnable for bursts, a fraction of the time, and then competing for the cores
+        like any task), else `background_cores` busy cores."""
+        tasks = self.system.background_tasks
+        if tasks is not None and tasks > 0:
+            count = max(1, math.ceil(tasks - 1e-9))
+            for _ in range(count):
+                self.env.process(self._background_task(tasks / count))
+            return
+        background = self.system.background_cores
+        while background > 0:
+            self.env.process(self._background_share("background", min(background, 1.0)))
+            background -= 1.0
+
+    def _background_task(self, runnable: float) -> Process:
+        """Runnable a fraction `runnable` of the time, in bursts of BURST_S on average."""
+        while True:
+            until = self.env.now + self._exp(BURST_S)
+            while self.env.now < until:
+                yield from self.machine.burn("background", QUANTUM_S, None)
+            if runnable < 1.0:
+                yield self.env.timeout(self._exp(BURST_S * (1 - runnable) / runnable))
 
     def _background_share(self, group: str, busy: float) -> Process:
         """Hold a core `busy` of the time, a turn at a time (random gaps, not in lockstep)."""

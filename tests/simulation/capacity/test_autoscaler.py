@@ -3,8 +3,14 @@ scale-down work?"; AKS autoscaler-profile defaults) on the prod application pool
 
 from __future__ import annotations
 
-from simulation.capacity.autoscaler import CaSettings, plan_scale_up, scale_down, zone_groups
-from simulation.capacity.des.state import Node, Pod, bind, choose_node
+from simulation.capacity.autoscaler import (
+    CaSettings,
+    DrainMemo,
+    plan_scale_up,
+    scale_down,
+    zone_groups,
+)
+from simulation.capacity.des.state import Node, Pod, bind, choose_node, unbind
 from simulation.k8s.topology import topology
 
 POOL = topology("prod").application_pool
@@ -108,3 +114,19 @@ def test_a_half_used_node_is_not_unneeded() -> None:
     bind(pod("filler", ALLOC.cpu_m // 2 + 100, anti=False), nodes[-1], 0.0)
     scale_down(nodes, zone_groups(POOL), 0.0, -3600.0, CaSettings(), lambda _: True)
     assert nodes[-1].unneeded_since is None
+
+
+def test_a_drain_simulation_is_asked_again_once_the_nodes_change() -> None:
+    settings, groups = CaSettings(), zone_groups(POOL)
+    nodes = _idle_pool(1)
+    for n in nodes[:-1]:
+        bind(pod("filler", ALLOC.cpu_m // 2 + 100, anti=False), n, 0.0)
+    # The last node's pod is larger than any other node's free room: it cannot be drained.
+    bind(pod("big", ALLOC.cpu_m // 2 - 50, anti=False), nodes[-1], 0.0)
+    memo = DrainMemo()
+    scale_down(nodes, groups, 0.0, -3600.0, settings, lambda _: True, memo)
+    assert scale_down(nodes, groups, 600.0, -3600.0, settings, lambda _: True, memo) == []
+    assert memo.drainable == {nodes[-1].name: False}
+    # A filler leaves one node: the big pod now fits there, and the memo must see it.
+    unbind(nodes[0].pods[0])
+    assert scale_down(nodes, groups, 610.0, -3600.0, settings, lambda _: True, memo) == [nodes[-1]]

@@ -87,3 +87,11 @@ def test_a_simulated_day_follows_the_daily_curve(
     assert day.wall_s > 0  # recorded for the report and `nox -s capacity-day`
     # The pool follows the curve: more nodes than the minimum at the evening peak only.
     assert day.series["nodes"].min() == cluster.pool.min_count
+
+
+def test_a_tick_that_does_not_divide_the_metrics_window_is_refused(
+    cluster: ClusterSpec, workload: Workload, assumptions: Assumptions
+) -> None:
+    # 10 s ticks in 15 s windows: the HPA would read 20 s of CPU one window and 10 s the next.
+    with pytest.raises(ValueError, match="must divide the metrics window"):
+        Simulation(cluster, workload, assumptions, constant(100.0), SimOptions(tick_s=10.0))

@@ -62,6 +62,18 @@ def replace_background(system: LocalSystem, cores: float) -> LocalSystem:
     return replace(system, background_cores=cores)
 
 
+def test_other_runnable_tasks_share_the_cores_like_any_task() -> None:
+    # Fair share: with two always-runnable other tasks on one core, each runnable task gets a
+    # third of it; the requests' CPU bursts are stretched and the others use most of the core.
+    alone = LocalModel(_system(5, cores=1)).run(40.0)
+    crowded = LocalModel(replace(_system(5, cores=1), background_tasks=2.0)).run(40.0)
+    assert crowded.mean_ms > 2 * alone.mean_ms
+    assert crowded.cpu_cores["background"] == pytest.approx(1.0, abs=0.15)
+    # One task runnable half the time uses about half the core.
+    half = LocalModel(replace(_system(5, cores=1), background_tasks=0.5)).run(40.0)
+    assert half.cpu_cores["background"] == pytest.approx(0.5, abs=0.1)
+
+
 def test_offsets_fit_the_calibration_step_and_errors_are_signed(workload: Workload) -> None:
     replicas = {"location": 2, "user": 3, "trip": 3, "ai": 2}
     setup = StepSetup(users=20, replicas=replicas, duration_s=30.0)

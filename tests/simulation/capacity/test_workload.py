@@ -3,6 +3,7 @@ the simulation reads it, and the price table's monthly cost."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from simulation.capacity.laws import check_laws
 from simulation.capacity.loadshapes import phase_of, phases
 from simulation.capacity.localfit import background_cores, measured_figures
 from simulation.capacity.study import simulate
+from simulation.capacity.validation import descendants, other_runnable, proc_table, tree_cpu_s
 from simulation.capacity.workload import StepExtras, Workload, calibrate_workload
 from tests.simulation.capacity.helpers import measured
 
@@ -125,3 +127,25 @@ def test_monthly_cost_from_node_hours(
     (tmp_path / "p.yaml").write_text("hours_per_month: 0\n")
     with pytest.raises(PricesError):
         load_prices(tmp_path / "p.yaml")
+
+
+def test_the_utilisation_law_counts_the_replicas_idle_cpu() -> None:
+    # Location: 14 CPU-s over 100 s on 2 replicas idling at 0.01 cores each → 2 CPU-s idle.
+    results = measured()
+    extras = StepExtras(idle_cores={"location": 0.01})
+    w = calibrate_workload(results, extras)
+    law = next(c for c in check_laws("calibration", results, extras, w) if "location" in c.scope)
+    assert law.right == pytest.approx(0.02 + 40.0 * (14.0 - 2.0) / 4000)
+    assert law.residual == pytest.approx(0.0, abs=1e-9)
+
+
+def test_other_runnable_processes_leave_out_the_deployment_and_this_process() -> None:
+    me = os.getpid()
+    table = {1: (0, 0.0, True), 10: (1, 5.0, True), 11: (10, 2.0, True), 12: (10, 1.0, False),
+             20: (1, 3.0, True), 21: (20, 1.0, True), me: (1, 0.5, True)}  # fmt: skip
+    assert descendants(table, [10]) == {10, 11, 12}
+    assert tree_cpu_s(10, table) == pytest.approx(8.0)
+    # Runnable: 1, 10, 11, 20, 21 and this process; the deployment is 10's tree.
+    assert other_runnable(table, [10]) == 3
+    assert other_runnable(table, [10, 20]) == 1
+    assert os.getpid() in proc_table()
