@@ -96,7 +96,9 @@ def measure(
         def fresh_accounts(name: str, count: int) -> Path:
             # New travellers every step: no step inherits another's trips or cached itineraries.
             path = where / f"capacity-accounts-{name.replace(' ', '-')}.json"
-            return make_accounts(endpoints.base_url, count, path)
+            # Straight to a user replica: nginx sets X-Forwarded-For to the connection's address
+            # (one address for all), a loopback caller of the replica may name its own.
+            return make_accounts(endpoints.replicas["user"][0], count, path)
 
         log(f"warm-up: {users} users for {warmup_s:g} s (not measured)")
         run_step(where, users, warmup_s, fresh_accounts("warm-up", users), replicas, log)

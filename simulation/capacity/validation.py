@@ -245,8 +245,9 @@ class StepRun:
 
 
 def make_accounts(base_url: str, count: int, path: Path) -> Path:
-    """Register and log in `count` accounts (each from its own forwarded address, so the
-    anonymous routes' per-address limit is not hit); the journeys' accounts file."""
+    """Register and log in `count` accounts at `base_url` (a user replica, which believes a
+    loopback caller's X-Forwarded-For: each account from its own address, so the anonymous
+    routes' per-address limit is not hit); the journeys' accounts file."""
     rng = random.Random()
     # A block of addresses of its own per call: steps a minute apart must not share a limit.
     block = rng.randrange(1, 255)
