@@ -109,6 +109,7 @@ class SessionVersions:
             self.cache.report_l2_failure("session", exc)
             raise SessionPublishError(f"Redis did not take the revocation: {exc}") from exc
         self._seen[user_id] = max(version, self._seen.get(user_id, 0))
+        self._last[user_id] = max(version, self._last.get(user_id, 0))
 
 
 def _parse(raw: object) -> int:
