@@ -99,6 +99,7 @@ class RedisStreamsQueue:
         poll_interval_s: float = 0.25,
         pending_scan_limit: int = 1000,
         owns_client: bool = False,
+        trim_interval_s: float = 0.5,
     ) -> None:
         self._redis = redis
         self._options = options or QueueOptions()
@@ -115,6 +116,11 @@ class RedisStreamsQueue:
         self._subscription_length = redis.register_script(redis_scripts.SUBSCRIPTION_LENGTH)
         self._forget_consumer = redis.register_script(redis_scripts.FORGET_CONSUMER)
         self._joined: set[tuple[str, str]] = set()  # (stream, group) this consumer read from
+        # A topic's settled entries are trimmed at most this often per stream (and when a
+        # receive finds nothing), not after every settle: the trim script scans every
+        # subscription's pending list, one more round trip per message for each subscription.
+        self._trim_interval_s = trim_interval_s
+        self._trimmed_at: dict[str, float] = {}
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStreamsQueue:
@@ -199,6 +205,9 @@ class RedisStreamsQueue:
             messages = [m for row in rows if (m := await self._message(stream, row)) is not None]
             if messages:
                 return messages
+            if not stream.deletes_settled and stream.key in self._trimmed_at:
+                async with self._translate_errors(stream.entity):
+                    await self._trim_due(stream)  # idle: what was settled since the last trim
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
@@ -299,8 +308,14 @@ class RedisStreamsQueue:
                     "lock expired and it was redelivered, or it was already settled"
                 )
             if not stream.deletes_settled and op != "abandon":
-                # A few commands per settle (one XPENDING per subscription) keep topics short.
-                await self._trim(keys=[stream.key])
+                await self._trim_due(stream)
+
+    async def _trim_due(self, stream: _Stream, *, force: bool = False) -> None:
+        """Drop the topic entries every subscription has settled, if the interval has passed."""
+        now = time.monotonic()
+        if force or now - self._trimmed_at.get(stream.key, 0.0) >= self._trim_interval_s:
+            self._trimmed_at[stream.key] = now
+            await self._trim(keys=[stream.key])
 
     # ------------------------------------------------------------------ metrics
 

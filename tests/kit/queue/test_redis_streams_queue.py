@@ -74,7 +74,7 @@ async def test_a_malformed_entry_is_dead_lettered(client: aioredis.Redis, prefix
 async def test_topic_entries_go_once_every_subscription_settled(
     client: aioredis.Redis, prefix: str
 ) -> None:
-    queue = adapter(client, prefix)
+    queue = adapter(client, prefix, trim_interval_s=0)  # trim after every settle
     stream = f"{prefix}{{trip-events}}"
     for n in range(3):
         await queue.publish("trip-events", {"n": n}, message_id=f"e{n}")
@@ -90,6 +90,23 @@ async def test_topic_entries_go_once_every_subscription_settled(
         await queue.complete(message)
     assert await client.xlen(stream) == 0
     assert await queue.queue_length("trip-events", subscription=last) == 0
+
+
+async def test_topic_trims_are_spaced_and_an_idle_receive_catches_up(
+    client: aioredis.Redis, prefix: str
+) -> None:
+    queue = adapter(client, prefix, trim_interval_s=60)
+    stream = f"{prefix}{{trip-events}}"
+    for n in range(3):
+        await queue.publish("trip-events", {"n": n}, message_id=f"e{n}")
+    for subscription in TRIP_EVENTS_SUBSCRIPTIONS:
+        for message in await queue.receive("trip-events", 10, subscription=subscription):
+            await queue.complete(message)
+    # Only the first settle trimmed (nothing was settled everywhere yet): the rest wait.
+    assert await client.xlen(stream) == 3
+    queue._trim_interval_s = 0  # the interval has passed
+    assert await queue.receive("trip-events", 10, subscription=TRIP_EVENTS_SUBSCRIPTIONS[0]) == []
+    assert await client.xlen(stream) == 0
 
 
 async def test_close_forgets_an_idle_consumer(client: aioredis.Redis, prefix: str) -> None:
