@@ -183,9 +183,10 @@ ITEMS = (
         id="sec-rotation",
         section=SECTION,
         quote="rotation: 90 d secrets, 180 d API keys, 365 d certificates",
-        out_of_scope="no rotation exists in the repository today: rotation periods are Key Vault "
-        "policies (Azure, not provisioned here) and the services hold one JWT key, read at start",
-        pending="security: JWT key rotation and revocation",
+        implemented_in=("services/kit/signing_keys.py", "docs/runbooks/jwt-key-rotation.md"),
+        tested_by=("tests/kit/test_key_rotation.py::test_a_rolling_key_rotation_fails_no_request",),
+        note="JWT keys rotate in three rollouts (tokens carry kid, two keys valid meanwhile); the "
+        "periods themselves are Key Vault policies (Azure, not provisioned here)",
     ),
     SpecItem(
         id="sec-tls-in-transit",
