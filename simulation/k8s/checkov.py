@@ -87,7 +87,7 @@ def run_checkov(manifests: str, binary: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="tripgen-checkov-") as tmp:
         (Path(tmp) / "manifests.yaml").write_text(manifests, encoding="utf-8")
         proc = subprocess.run(
-            [str(binary), "-d", tmp, "--framework", "kubernetes", "-o", "json", "--quiet",
+            [str(binary), "-d", tmp, "--framework", "kubernetes", "-o", "json",
              "--compact", "--skip-download"],
             capture_output=True, text=True, check=False, timeout=900,
         )  # fmt: skip
