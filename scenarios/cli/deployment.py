@@ -7,6 +7,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 
@@ -14,7 +15,6 @@ from scenarios.cli.common import HarnessError, console
 from scenarios.load.probe import ProbeTarget
 from simulation.platforms.base import DeploymentStatus, Endpoints, Platform
 from simulation.platforms.select import choose_platform, default_runner, open_platform
-from simulation.profiles import SERVICE_PATHS
 from simulation.state import load_state, run_dir
 
 
@@ -86,34 +86,45 @@ def attach_or_deploy(
     return Deployment(platform, profile, endpoints, status), True
 
 
+# One authenticated read per service, each reaching its database through the gateway: the
+# probe sees what a user sees (a replica down, a database outage), not a health page. The API
+# docs are off in prod, so they cannot stand in for health there.
+_KEY_ROUTES: dict[str, tuple[str, str, list[int]]] = {
+    "user": ("profile read (key route)", "/api/users/me", []),
+    "trip": ("my trips", "/api/trips", []),
+    "location": ("cities", "/api/locations/cities", []),
+    "ai": ("schedule lookup", f"/api/ai/schedules/{UUID(int=0)}", [404]),
+}
+
+
 def probe_targets(endpoints: Endpoints) -> list[ProbeTarget]:
     """The steady prober's targets, through the gateway like a user's request.
 
-    Per deployed service `/api/<service>/openapi.json` (no token needed: gateway → a live
-    replica), plus one key route, `GET /api/users/me` as a probe account, which reads the
-    session (Redis, else PostgreSQL) and the user row (PostgreSQL) on every call — so a
-    database outage shows in availability, not only in the error rate. The probe token lives
-    for the services' access-token lifetime (15 min by default), longer than a default run.
+    Per deployed service one authenticated read as a probe account (`GET /api/users/me`,
+    `/api/trips`, `/api/locations/cities`, and for ai a schedule id nobody has, whose 404 still
+    means a replica checked the token and read the database). The probe token lives for the
+    services' access-token lifetime (15 min by default), longer than a default run. Without a
+    probe account only the gateway itself can be probed, and that is said loudly.
     """
-    targets = [
-        ProbeTarget(
-            name=f"{service} via gateway",
-            url=f"{endpoints.services.get(service, endpoints.base_url).rstrip('/')}"
-            f"{SERVICE_PATHS[service]}/openapi.json",
+    base = endpoints.base_url.rstrip("/")
+    token = _probe_account_token(endpoints.base_url)
+    if not token:
+        console.print(
+            "[bold red]prober: no probe account, so only the gateway's /healthz is probed; "
+            "availability will not see the services[/]"
         )
-        for service in SERVICE_PATHS
+        return [ProbeTarget(name="gateway", url=f"{base}/healthz")]
+    auth = {"Authorization": f"Bearer {token}"}
+    return [
+        ProbeTarget(
+            name=name,
+            url=f"{endpoints.services.get(service, base).rstrip('/')}{path}",
+            headers=auth,
+            ok_statuses=ok,
+        )
+        for service, (name, path, ok) in _KEY_ROUTES.items()
         if service in endpoints.services
     ]
-    token = _probe_account_token(endpoints.base_url)
-    if token:
-        targets.append(
-            ProbeTarget(
-                name="profile read (key route)",
-                url=f"{endpoints.base_url.rstrip('/')}/api/users/me",
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        )
-    return targets
 
 
 def _probe_account_token(base_url: str) -> str | None:

@@ -46,6 +46,9 @@ class ProbeTarget(BaseModel):
     url: str
     # e.g. a bearer token, so a key route that reads PostgreSQL can be probed, not only health.
     headers: dict[str, str] = {}
+    # The answers that mean "served"; empty: any 2xx/3xx. A 404 problem+json for an id nobody
+    # has still proves a replica checked the token and read the database.
+    ok_statuses: list[int] = []
 
     @classmethod
     def parse(cls, text: str) -> ProbeTarget:
@@ -67,7 +70,9 @@ def _result(
         timestamp=started_wall,
         target=target.name,
         url=target.url,
-        ok=error is None and status is not None and 200 <= status < 400,
+        ok=error is None
+        and status is not None
+        and (status in target.ok_statuses if target.ok_statuses else 200 <= status < 400),
         status=status,
         latency_ms=(time.perf_counter() - started) * 1000,
         error=error,

@@ -169,30 +169,36 @@ def test_more_locust_processes_than_users_is_refused() -> None:
         plan_from_args(_args(users=2, processes=4), "prod")
 
 
-def test_probes_go_through_the_gateway_once_per_deployed_service(
+def test_probes_read_each_deployed_service_through_the_gateway(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(deployment, "_probe_account_token", lambda _base: "tok")
     endpoints = Endpoints(
         base_url="http://127.0.0.1:8000",
-        services={s: "http://127.0.0.1:8000" for s in ("user", "trip", "location")},
+        services={s: "http://127.0.0.1:8000" for s in ("user", "trip", "location", "ai")},
     )
     targets = probe_targets(endpoints)
     assert [t.name for t in targets] == [
-        "user via gateway",
-        "trip via gateway",
-        "location via gateway",
         "profile read (key route)",
+        "my trips",
+        "cities",
+        "schedule lookup",
     ]
-    assert targets[1].url == "http://127.0.0.1:8000/api/trips/openapi.json"
-    assert targets[3].url == "http://127.0.0.1:8000/api/users/me"
-    assert targets[3].headers == {"Authorization": "Bearer tok"}
+    assert targets[0].url == "http://127.0.0.1:8000/api/users/me"
+    assert targets[1].url == "http://127.0.0.1:8000/api/trips"
+    assert all(t.headers == {"Authorization": "Bearer tok"} for t in targets)
+    # A schedule nobody has: 404 from a replica is served; nginx's 503 (no replica) is not.
+    assert targets[3].ok_statuses == [404]
 
 
-def test_without_a_probe_account_only_health_is_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_probe_account_only_the_gateway_is_probed_and_said(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     endpoints = Endpoints(base_url="http://127.0.0.1:9", services={"user": "http://127.0.0.1:9"})
     targets = probe_targets(endpoints)  # nothing listens on port 9: registration fails
-    assert [t.name for t in targets] == ["user via gateway"]
+    assert [(t.name, t.url) for t in targets] == [("gateway", "http://127.0.0.1:9/healthz")]
+    printed = capsys.readouterr()
+    assert "no probe account" in printed.out + printed.err
 
 
 def test_chaos_windows_are_offered_by_the_chaos_layer(capsys: pytest.CaptureFixture[str]) -> None:
