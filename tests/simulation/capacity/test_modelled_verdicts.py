@@ -105,6 +105,11 @@ def test_a_recent_validation_models_the_throughput_objective() -> None:
     assert "measured here: 20 rps" in verdict.reason
     failing = throughput(judge(results(), spec, evidence=validation(throughput=640.0)))
     assert failing.mark == "MODELLED FAIL"
+    # All of the offered 1,000 served, short by the simulation's rounding: met.
+    rounded = throughput(judge(results(), spec, evidence=validation(throughput=999.6)))
+    assert rounded.mark == "MODELLED PASS"
+    short = throughput(judge(results(), spec, evidence=validation(throughput=990.0)))
+    assert short.mark == "MODELLED FAIL"
     # Every other objective is still judged on the run alone.
     others = [v for v in judge(results(), spec, evidence=validation()) if v.modelled]
     assert [v.objective_id for v in others] == ["throughput"]
