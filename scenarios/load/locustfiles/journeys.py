@@ -27,7 +27,7 @@ import gevent
 from locust import FastHttpUser, between, task
 
 from runs.results import REFUSED
-from scenarios.load.locustfiles import plans, routes
+from scenarios.load.locustfiles import plans, routes, source_address
 from scenarios.load.locustfiles.catalog import CITY_BY_NAME
 from scenarios.load.locustfiles.routes import Route
 from scenarios.load.locustfiles.settings import JourneySettings
@@ -64,7 +64,8 @@ class Traveller(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random(int.from_bytes(os.urandom(8), "big"))
-        self.address = plans.client_address(self.rng)
+        self.address = source_address.new_address(self.rng)
+        source_address.connect_from(self.address)
         self.email = plans.new_email(self.rng)
         self.password = plans.PASSWORD
         self.registered = False
@@ -98,7 +99,7 @@ class Traveller(FastHttpUser):
     ) -> Any:
         """One request recorded under the route's name; the JSON body when the status is
         expected, else None (and a failure with the status and the start of the body)."""
-        headers = {"X-Forwarded-For": self.address}
+        headers: dict[str, str] = {}
         if auth:
             if self.access_token is None:
                 return None

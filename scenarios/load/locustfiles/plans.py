@@ -59,16 +59,6 @@ def new_email(rng: random.Random) -> str:
     return f"journey-{uuid.UUID(int=rng.getrandbits(128)).hex}@{EMAIL_DOMAIN}"
 
 
-def client_address(rng: random.Random) -> str:
-    """A private address for one simulated user's `X-Forwarded-For`.
-
-    Real travellers reach the gateway from their own addresses; behind nginx every simulated
-    user would otherwise be 127.0.0.1, and the per-client rate limit of anonymous routes
-    (register, login) would count all of them as one client.
-    """
-    return f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-
-
 def trip_body(rng: random.Random, city: City, place_ids: list[str], today: date) -> dict[str, Any]:
     """A trip a traveller would plan: a real city, dates ahead, 1–3 places they looked at."""
     start = today + timedelta(days=rng.randint(14, 120))

@@ -109,11 +109,47 @@ def test_sign_up_and_profile_bodies_pass_the_user_service_rules() -> None:
         UserUpdate.model_validate(plans.profile_update(rng))
 
 
-def test_client_addresses_are_private() -> None:
+def test_each_user_connects_from_its_own_loopback_address() -> None:
+    """The gateway reads the client's address from the connection: a user's sockets are bound
+    to its own 127.x.y.z, so anonymous per-client limits see travellers, not one machine."""
+    import http.server
+    import threading
+
+    import gevent
+    from geventhttpclient import HTTPClient
+
+    from scenarios.load.locustfiles import source_address
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = self.client_address[0].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     rng = random.Random(4)
-    for _ in range(100):
-        parts = [int(p) for p in plans.client_address(rng).split(".")]
-        assert parts[0] == 10 and all(0 <= p <= 255 for p in parts) and parts[3] != 0
+    addresses = [source_address.new_address(rng) for _ in range(3)]
+
+    def user(address: str) -> str:
+        source_address.connect_from(address)
+        client = HTTPClient("127.0.0.1", server.server_address[1])
+        try:
+            return str(client.get("/").read().decode())
+        finally:
+            client.close()
+
+    try:
+        seen = [g.get(timeout=10) for g in [gevent.spawn(user, a) for a in addresses]]
+    finally:
+        server.shutdown()
+    assert seen == addresses
+    assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
 
 
 def test_polling_is_fine_early_coarse_late_and_bounded() -> None:
