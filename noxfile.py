@@ -206,7 +206,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, name="bench-planner")
 def bench_planner(session: nox.Session) -> None:
-    """Planner p50/p95 for 1/3/5/7-day trips and solution quality against a 10x longer run."""
+    """Planner wall/CPU p95 per trip length at the shipped limit; quality against the best
+    known solution and, on small instances, a proven optimum."""
     _run_module(session, "scenarios.bench.planner")
 
 
