@@ -53,7 +53,7 @@ def tests(session: nox.Session) -> None:
     # helm lint --strict and strict Kubernetes 1.29 validation of every values combination (the
     # conformance tests already ran above). checkov (minutes: its own venv, three manifest sets)
     # runs in `nox -s chart`.
-    session.run("python", "-m", "simulation.k8s.chart", "verify", "--no-tests", "--no-checkov")
+    session.run("python", "-m", "simulation.k8s.chart", "verify", "--no-tests")
 
 
 @nox.session(python=PYTHON)
@@ -71,8 +71,10 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def chart(session: nox.Session) -> None:
-    """Render dev/prod/kind with a real Helm, lint, validate on Kubernetes 1.29, conformance."""
+    """Render dev/prod/kind with a real Helm, lint, validate on Kubernetes 1.29, conformance,
+    then checkov over the rendered dev, prod and prod+kind manifests."""
     _run_module(session, "simulation.k8s.chart", "verify")
+    session.run("python", "-m", "simulation.k8s.checkov")
 
 
 @nox.session(python=PYTHON, name="design-check")
@@ -129,8 +131,8 @@ def kind_smoke(session: nox.Session) -> None:
                             "kind", "--experiment", "kill-replica")  # fmt: skip
                 # rollouts.enabled: Argo Rollouts controller installed, a blue-green switch of
                 # every service judged by the AnalysisTemplate.
-                session.run("python", "-m", "simulation.platforms.argo_rollouts", "kind-smoke",
-                            "--profile", "prod")  # fmt: skip
+                session.run("python", "-m", "simulation.platforms.rollouts_kind_smoke",
+                            "kind-smoke", "--profile", "prod")  # fmt: skip
             session.run(*cli, "down")
             session.run(*cli, "cluster-down", "--profile", profile)
     finally:

@@ -344,21 +344,7 @@ class Step:
     errors: list[str] = field(default_factory=list)
 
 
-def _checkov_step(step: Step) -> None:
-    from simulation.k8s import checkov
-
-    results = checkov.check_sets()
-    for result in results:  # every skip with its reason, never silent
-        print("\n".join(checkov.describe(result)), flush=True)
-    step.ok = all(r.ok for r in results)
-    step.detail = "; ".join(
-        f"{r.name} {r.passed} passed/{r.skipped_findings} skipped/{len(r.failed)} failed"
-        for r in results
-    )
-    step.errors = [line for r in results for line in checkov.describe(r)[1:] if "skip " not in line]
-
-
-def verify(*, run_tests: bool = True, run_checkov: bool = True) -> int:
+def verify(*, run_tests: bool = True) -> int:
     from rich.console import Console
     from rich.table import Table
 
@@ -414,11 +400,6 @@ def verify(*, run_tests: bool = True, run_checkov: bool = True) -> int:
         run(f"helm lint --strict {profile}", lint_step)
         run(f"render + validate {profile}", render_step)
 
-    if run_checkov:
-        run(
-            "checkov (dev, prod, prod+kind; skips: simulation/k8s/checkov-skips.yaml)",
-            _checkov_step,
-        )
     if run_tests:
 
         def pytest_step(step: Step) -> None:
@@ -466,7 +447,6 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("verify", help="render, lint, validate, conformance tests")
     v.add_argument("--no-tests", action="store_true", help="skip pytest tests/chart")
-    v.add_argument("--no-checkov", action="store_true", help="skip checkov (minutes on first use)")
     r = sub.add_parser("render", help="print the rendered manifests of a profile")
     r.add_argument("profile")
     r.add_argument("--set", action="append", default=[], dest="set_values")
@@ -475,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     vf.add_argument("profile")
     args = parser.parse_args(argv)
     if args.cmd == "verify":
-        return verify(run_tests=not args.no_tests, run_checkov=not args.no_checkov)
+        return verify(run_tests=not args.no_tests)
     if args.cmd == "readme":
         README.write_text(readme_with_parameters(README.read_text(encoding="utf-8")), "utf-8")
         print(f"updated {README.relative_to(REPO_ROOT)}")

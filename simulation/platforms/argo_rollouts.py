@@ -2,18 +2,11 @@
 turn `rollouts.enabled` on), the checks before a release that holds Rollouts is installed, and the
 wait after it: every Rollout `Healthy` (its analysis passed) — or, when the analysis failed and
 the controller aborted, a loud error saying so (traffic is then back on the stable version).
-
-    python -m simulation.platforms.argo_rollouts kind-smoke [--profile prod]
-
-deploys the profile on kind with `ci/kind-bluegreen-values.yaml` layered (Rollouts instead of
-Deployments), then changes every pod template once, so each service goes through a real
-blue-green switch judged by the AnalysisTemplate, and waits for every Rollout to be Healthy.
+The kind smoke run of a blue-green switch is `simulation.platforms.rollouts_kind_smoke`.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -150,40 +143,3 @@ def restart_patch(stamp: float | None = None) -> Doc:
     would do): Argo Rollouts' own `restartedAt`-style annotation."""
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if stamp is None else stamp))
     return {"spec": {"template": {"metadata": {"annotations": {"tripgen.io/revision": when}}}}}
-
-
-def kind_smoke(profile: str, run_dir: Path | None = None) -> int:
-    from rich.console import Console
-
-    from simulation.platforms.kind import CHART_DIR, KindPlatform
-    from simulation.platforms.select import default_runner
-
-    console = Console(stderr=True, soft_wrap=True)
-    values = [CHART_DIR / "ci" / "kind-bluegreen-values.yaml"]
-    kind = KindPlatform(run_dir, runner=default_runner(), console=console, values_files=values)
-    kind.deploy(profile)
-    kube = kind._kube(profile)  # the context-checked release of the profile's cluster
-    docs = kube.release_manifest()
-    for name in rollout_names(docs):
-        kube.api.merge_patch(namespaced(GROUP, kube.namespace, "rollouts", name), restart_patch())
-    took = wait_release(kube.api, kube.namespace, docs, timeout_s=900, poll_s=5)
-    console.print(f"[green]every Rollout switched and Healthy[/] ({took:.0f} s)")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m simulation.platforms.argo_rollouts")
-    sub = parser.add_subparsers(dest="command", required=True)
-    smoke = sub.add_parser("kind-smoke", help="blue-green Rollouts on kind, one switch each")
-    smoke.add_argument("--profile", default="prod", choices=("dev", "prod"))
-    smoke.add_argument("--run-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
-    try:
-        return kind_smoke(args.profile, args.run_dir)
-    except RolloutAborted as exc:
-        print(f"rollout aborted: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
