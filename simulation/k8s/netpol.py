@@ -72,10 +72,11 @@ def net(cidr: str) -> Net:
 
 
 def release_pods(docs: list[Doc]) -> list[Pod]:
-    """One pod per Deployment, StatefulSet and (data-init) Job, named by its component."""
+    """One pod per Deployment (or Argo Rollout in its place), StatefulSet and (data-init) Job,
+    named by its component."""
     pods: dict[str, Pod] = {}
     for d in docs:
-        if d.get("kind") not in ("Deployment", "StatefulSet", "Job"):
+        if d.get("kind") not in ("Deployment", "Rollout", "StatefulSet", "Job"):
             continue
         template = d["spec"]["template"]
         labels = template["metadata"].get("labels", {})
