@@ -258,10 +258,20 @@ async def test_a_deleted_trip_takes_its_schedules_and_late_events_are_harmless(
     ).status_code == 204
     url = f"/api/trips/{trip['id']}/schedules/{schedule_id}"
     assert (await service.client.get(url, headers=auth)).status_code == 404
+    series = 'trip_sync_events_total{outcome="unchanged",type="schedule.ready"} '
+
+    async def unchanged_count() -> float:
+        # The metrics registry is the process's: other tests may have counted before this one.
+        text = (await service.client.get("/metrics")).text
+        return next(
+            (float(line[len(series) :]) for line in text.splitlines() if line.startswith(series)),
+            0.0,
+        )
+
+    before = await unchanged_count()
     await publish_event(queue, "schedule.ready", trip["id"], schedule_id, itinerary=ITINERARY)
 
     async def handled() -> bool:
-        text = (await service.client.get("/metrics")).text
-        return 'trip_sync_events_total{outcome="unchanged",type="schedule.ready"} 1.0' in text
+        return await unchanged_count() == before + 1
 
     await eventually(handled)
