@@ -14,6 +14,7 @@ from services.kit.migrations import migrate
 from services.location.places_loader import upsert_places
 from tests.fuzz.stack import SERVICES, Identity, Server, make_identity, running_stack
 
+FUZZ_REDIS_DB = "7"
 PLACES_FILE = Path(__file__).resolve().parents[2] / "services/datainit/data/places.json"
 
 
@@ -28,13 +29,16 @@ async def fuzz_database(postgres_dsn: str) -> str:
     return postgres_dsn
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(fuzz_database: str, redis_url: str) -> Iterator[dict[str, Server]]:
-    with running_stack(fuzz_database, redis_url) as servers:
+    """The four services in threads, stopped when the fuzz tests end. They use a Redis database
+    of their own: their queue workers and consumer groups must not take messages that other
+    tests' apps publish on the session Redis."""
+    with running_stack(fuzz_database, redis_url.rsplit("/", 1)[0] + "/" + FUZZ_REDIS_DB) as servers:
         yield servers
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def new_identity(stack: dict[str, Server], fuzz_database: str) -> Callable[[str], Identity]:
     """new_identity(role) → a fresh account of that role, logged in (the fuzzer logs out and
     deletes accounts, so no identity is shared between operations)."""
