@@ -212,9 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     table = items()
     if args.pending:
-        for item in table:
-            if item.pending and not item.covered:
-                print(f"{item.id:28} {item.pending}")
+        pending = [item for item in table if item.pending and not item.covered]
+        for item in pending:
+            print(f"{item.id:28} {item.pending}")
+        if not pending:
+            print("no pending items: every out-of-scope item says why it stays out")
         return 0
     text = render(table)
     current = DOC_PATH.read_text(encoding="utf-8") if DOC_PATH.exists() else ""

@@ -47,10 +47,8 @@ ON_AKS = (
     "on AKS the PrometheusRule needs the prometheus-operator and a pod scrape that adds the "
     "service/zone/replica labels, neither of which the chart installs"
 )
-NO_ROLLOUT = (
-    "`deploy-aks` is one `helm upgrade --install --atomic`; no blue-green or canary traffic "
-    "shifting exists in the repository today"
-)
+ROLLOUT_LOCAL = "tests/scenarios/rollout/test_rollout_local.py::"
+ROLLOUT_CHART = "tests/chart/test_chart_rollouts.py::"
 
 
 def target(
@@ -445,27 +443,54 @@ OPERATIONS = (
         id="ops-blue-green",
         section=OPS,
         quote="deployment: blue-green",
-        out_of_scope=NO_ROLLOUT,
-        pending="blue-green/canary rollouts",
+        implemented_in=(
+            "scenarios/rollout/controller.py",
+            "scenarios/rollout/traffic.py",
+            "charts/tripgen/templates/rollout.yaml",
+            "charts/tripgen/templates/rollout-preview-service.yaml",
+        ),
+        tested_by=(
+            f"{ROLLOUT_LOCAL}test_blue_green_switch_and_switch_back_lose_no_request",
+            f"{ROLLOUT_CHART}test_blue_green_has_a_preview_service_and_judges_before_and_after",
+            f"{ROLLOUT_CHART}test_rendered_objects_validate_strictly",
+        ),
+        note="rehearsed on prod-sim with `nox -s rollout -- --strategy blue-green`; rendered as an "
+        "Argo Rollouts blueGreen Rollout with a preview Service for AKS (no cluster run here)",
     ),
     SpecItem(
         id="ops-canary",
         section=OPS,
         quote="deployment: canary 10% → 50% → 100%",
-        out_of_scope=NO_ROLLOUT,
-        pending="blue-green/canary rollouts",
+        implemented_in=(
+            "scenarios/rollout/plan.py",
+            "scenarios/rollout/traffic.py",
+            "charts/tripgen/templates/rollout.yaml",
+        ),
+        tested_by=(
+            f"{ROLLOUT_LOCAL}test_healthy_canary_reaches_100_percent_with_no_failed_request",
+            "tests/scenarios/rollout/test_plan_and_tracks.py::test_steps_of_each_strategy",
+            f"{ROLLOUT_CHART}test_canary_steps_are_10_50_100_with_a_pause_each",
+        ),
+        note="nginx upstream weights on prod-sim; Argo Rollouts canary steps for AKS",
     ),
     SpecItem(
         id="ops-auto-rollback",
         section=OPS,
         quote="automatic rollback when error rate > 1% (or > 0.5% / response > 10 s)",
-        implemented_in=("simulation/platforms/aks.py",),
+        implemented_in=(
+            "scenarios/rollout/analysis.py",
+            "scenarios/rollout/chart_analysis.py",
+            "simulation/platforms/aks.py",
+        ),
         tested_by=(
+            f"{ROLLOUT_LOCAL}test_faulty_canary_rolls_back_at_the_first_step",
+            "tests/scenarios/rollout/test_analysis.py::test_lines_are_the_prod_specs_objectives",
+            "tests/scenarios/rollout/test_analysis.py::test_breach_is_called_as_soon_as_it_is_certain",
+            f"{ROLLOUT_CHART}test_analysis_lines_are_the_specs",
             "tests/simulation/platforms/test_aks.py::test_a_failed_upgrade_is_rolled_back_and_explained",
         ),
-        out_of_scope="no rollback on error rate or latency exists today; `helm --atomic` rolls "
-        "back only an upgrade whose rollout fails",
-        pending="blue-green/canary rollouts",
+        note="each step judged from Prometheus per version with the thresholds of the prod SLA "
+        "spec (the stricter 0.5 % / 10 s); the chart's AnalysisTemplate queries the same lines",
     ),
 )
 

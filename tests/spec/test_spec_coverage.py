@@ -117,11 +117,21 @@ def test_pending_items_stay_out_of_the_document() -> None:
     assert "team" not in text
 
 
-def test_cli_check_and_pending(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert coverage.main(["--check"]) == 0
     assert "is current" in capsys.readouterr().out
+
+
+def test_cli_pending_lists_uncovered_pending_items(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = [
+        item(id="p-item", tested_by=(), out_of_scope="why", pending="rollouts"),
+        item(id="done-item", pending="rollouts"),
+    ]
+    monkeypatch.setattr(coverage, "items", lambda: table)
     assert coverage.main(["--pending"]) == 0
-    listed = capsys.readouterr().out.split("\n")
-    pending = [i.id for i in TABLE if i.pending and not i.covered]
-    assert pending
-    assert [line.split()[0] for line in listed if line] == pending
+    assert capsys.readouterr().out.split() == ["p-item", "rollouts"]
+    monkeypatch.setattr(coverage, "items", lambda: table[1:])
+    assert coverage.main(["--pending"]) == 0
+    assert "no pending items" in capsys.readouterr().out
