@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from scenarios.load.locustfiles import routes
+
 
 @dataclass(frozen=True)
 class Case:
@@ -23,7 +25,17 @@ ROUTE_CASES: tuple[Case, ...] = (
     # No throughput target: argon2id at OWASP's minimum costs what it costs (shown for reference).
     Case("login", "login (argon2id)", "Login", "user", None),
 )
-CASE_KEYS = ("baseline", *(c.key for c in ROUTE_CASES), "mix", "ai")
+CASE_KEYS = ("baseline", *(c.key for c in ROUTE_CASES), "login_burst", "mix", "ai")
+
+# A login burst must leave other routes' latency alone: the same paced users on cheap routes
+# (`OtherRoutesPaced`: profile read and cached nearby search), alone and then beside as many
+# zero-wait users logging in; each route's p95 in the burst within factor × quiet + slack.
+BURST_PACED_USERS = 10
+BURST_PACED_CLASS = "OtherRoutesPaced"
+BURST_LOGIN_CLASS = "Login"
+BURST_ROUTES = (routes.PROFILE.name, routes.NEARBY.name)
+BURST_MAX_P95_FACTOR = 1.5
+BURST_P95_SLACK_MS = 10.0
 
 # The journey mix through nginx, and AI generation end to end.
 MIX_MIN_RPS = 1_000.0
@@ -51,6 +63,7 @@ class Figures:
     cpu_ms_per_request: dict[str, float] = field(default_factory=dict)  # net of idle, per class
     cpu_seconds_by_process: dict[str, float] = field(default_factory=dict)
     machine_cpu: dict[str, float] = field(default_factory=dict)
+    per_route: dict[str, dict[str, Any]] = field(default_factory=dict)  # by locust request name
     profile: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -54,9 +54,13 @@ def mode_settings(mode: str) -> tuple[dict[str, str], dict[str, int]]:
     return {**env, WORKERS_ENV: str(os.cpu_count() or 1)}, {s: 1 for s in SERVICES}
 
 
-def ensure_deployment(directory: Path, mode: str = "prod") -> BenchDeployment:
-    """The benchmark's own prod-sim in `mode`: reused when it is running as wanted, else made."""
-    extra_env, counts = mode_settings(mode)
+def ensure_deployment(
+    directory: Path, mode: str = "prod", service_env: dict[str, str] | None = None
+) -> BenchDeployment:
+    """The benchmark's own prod-sim in `mode` (plus `service_env` for every replica, to compare
+    a setting's effect): reused when it is running as wanted, else made."""
+    mode_env, counts = mode_settings(mode)
+    extra_env = {**mode_env, **(service_env or {})}
     platform = LocalPlatform(directory, console=console, extra_env=extra_env, replicas=counts)
     state = load_state(platform.run_dir)
     if state is not None:

@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,11 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from runs.folders import new_run_dir
-from runs.results import SAMPLES_FILE, LoadResults
 from scenarios.bench.ai import AiBenchResult, run_ai_bench
 from scenarios.bench.baseline import BaselineError, BaselineServer
+from scenarios.bench.burst import measure_login_burst
 from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Figures
-from scenarios.bench.cpu import CaseCpu, idle_rates, net_of_idle, per_request_ms, print_cpu
+from scenarios.bench.cpu import print_cpu
 from scenarios.bench.deployment import (
     REPLICA_MODES,
     BenchDeployment,
@@ -54,23 +53,18 @@ from scenarios.bench.deployment import (
     ensure_deployment,
 )
 from scenarios.bench.fixture import FixtureError, build_fixture
-from scenarios.bench.flamegraph import write_flamegraph
-from scenarios.bench.pyspy import ProfileSummary, PySpyRecorder, find_py_spy
+from scenarios.bench.measure import BASELINE_REPLICAS, REPO_ROOT, Options, measure, measure_idle
+from scenarios.bench.pyspy import find_py_spy
 from scenarios.bench.results import ModeRun, build_report
 from scenarios.bench.verdicts import baseline_rps, evaluate, print_bench
 from scenarios.cli.args import parse_duration, positive_int
 from scenarios.load.locustfiles.settings import BENCH_FIXTURE_ENV, JourneySettings
-from scenarios.load.runner import LoadRunError, run_load
-from scenarios.load.usage import UsageMeter, record_usage
-from scenarios.sla.report import LOCUST_PROCESS_CEILING_RPS
+from scenarios.load.runner import LoadRunError
 from simulation.platforms.base import PlatformError
 from simulation.state import run_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LOCUSTFILES = REPO_ROOT / "scenarios" / "load" / "locustfiles"
-BASELINE_REPLICAS = 2  # one per core, each one uvicorn worker like a service replica
 QUICK_DURATION_S = 8.0
-IDLE_S = 5.0
 # The mix is the journeys with zero think time, on the fixture's accounts (no sign-up ramp);
 # one traveller asks for an itinerary at most once a minute (50 users → under one a second), so
 # the planner's CPU does not stand in for the API's: AI generation is measured on its own.
@@ -81,177 +75,11 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True, width=max(Console().width, 150))
 
 
-@dataclass(frozen=True)
-class Options:
-    users: int
-    duration_s: float
-    processes: int
-    only: frozenset[str]
-    py_spy: bool
-    keep: bool
-    deploy_dir: Path
-    out_root: Path
-    modes: tuple[str, ...] = ("prod",)
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "users": self.users,
-            "duration_s": self.duration_s,
-            "processes": self.processes,
-            "baseline_replicas": BASELINE_REPLICAS,
-            "replica_modes": list(self.modes),
-            "rate_limit": "off",
-        }
-
-    def deploy_dir_of(self, mode: str) -> Path:
-        return (
-            self.deploy_dir
-            if mode == "prod"
-            else self.deploy_dir.with_name(f"{self.deploy_dir.name}-{mode}")
-        )
-
-
-# --------------------------------------------------------------------------- one measurement
-
-
-def _env(extra: dict[str, str]) -> dict[str, str]:
-    path = os.environ.get("PYTHONPATH")
-    return {
-        **extra,
-        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT),
-    }
-
-
-def _spy(
-    opts: Options, deployment: BenchDeployment | None, service: str | None, folder: Path
-) -> PySpyRecorder | None:
-    if not opts.py_spy or deployment is None or service is None:
-        return None
-    binary, pid = find_py_spy(), deployment.pid_of(service)
-    if binary is None or pid is None:
-        raise BenchError(f"cannot profile {service}: py-spy {binary}, replica pid {pid}")
-    return PySpyRecorder(binary, pid, folder / "py-spy.txt", opts.duration_s + 3)
-
-
-def measure(
-    key: str,
-    title: str,
-    locustfile: Path,
-    host: str,
-    opts: Options,
-    folder: Path,
-    *,
-    user_class: str | None = None,
-    env: dict[str, str] | None = None,
-    deployment: BenchDeployment | None = None,
-    roots: list[tuple[str, str, int]] | None = None,
-    idle: dict[str, float] | None = None,
-    profile_service: str | None = None,
-    spawn_rate: float | None = None,
-) -> Figures:
-    """One zero-wait locust run with the CPU of every process class metered: the deployment's
-    through the usage meter, `roots` (the baseline's processes) directly, locust once reaped."""
-    run_folder = new_run_dir(key, folder)
-    console.print(f"[bold]{title}[/]: {opts.users} users, {opts.duration_s:g} s …")
-    meter = (
-        UsageMeter(deployment.platform, deployment.endpoints, run_folder / SAMPLES_FILE).start()
-        if deployment is not None
-        else None
-    )
-    spy = _spy(opts, deployment, profile_service, run_folder)
-    cpu = CaseCpu.start(roots or [])
-    try:
-        path = run_load(
-            locustfile,
-            host,
-            profile=key,
-            platform="local",
-            users=opts.users,
-            spawn_rate=spawn_rate or float(opts.users),
-            duration_s=opts.duration_s,
-            run_dir=run_folder,
-            replicas=deployment.replicas() if deployment else {"baseline": BASELINE_REPLICAS},
-            processes=opts.processes,
-            env=_env(env or {}),
-            extra_args=["--reset-stats", *([user_class] if user_class else [])],
-        )
-    finally:
-        usage = meter.stop() if meter is not None else None
-    per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()} if usage else {}
-    classes, machine = cpu.stop(per_process)
-    net = net_of_idle(classes, idle or {}, cpu.span_s)
-    results = record_usage(path, usage) if usage is not None else LoadResults.load(path)
-    t = results.totals
-    figures = Figures(
-        key=key,
-        title=title,
-        requests=t.requests,
-        failures=t.failures,
-        rps=t.rps,
-        p50_ms=t.p50_ms,
-        p95_ms=t.p95_ms,
-        p99_ms=t.p99_ms,
-        users=opts.users,
-        processes=opts.processes,
-        run_folder=str(run_folder),
-        cpu_seconds=classes,
-        cpu_seconds_net_of_idle=net,
-        cpu_ms_per_request=per_request_ms(net, t.requests),
-        cpu_seconds_by_process=per_process,
-        machine_cpu=machine.since(cpu.machine_before),
-    )
-    _notes(figures, results, opts)
-    if spy is not None:
-        summary = spy.finish()
-        figures.profile = {"error": summary} if isinstance(summary, str) else _profile_dict(summary)
-        if not isinstance(summary, str):
-            svg = write_flamegraph(
-                spy.out, run_folder / "flamegraph.svg", f"{title}: {profile_service} replica"
-            )
-            figures.profile["flamegraph"] = str(svg)
-    return figures
-
-
-def _notes(figures: Figures, results: LoadResults, opts: Options) -> None:
-    if figures.rps / opts.processes > 0.75 * LOCUST_PROCESS_CEILING_RPS:
-        figures.notes.append(
-            f"{figures.rps / opts.processes:,.0f} req/s per locust process is near one "
-            f"process's ceiling (~{LOCUST_PROCESS_CEILING_RPS:,}); rerun with --processes 2"
-        )
-    if results.failures:
-        worst = max(results.failures, key=lambda f: f.occurrences)
-        figures.notes.append(f"failures, most: {worst.occurrences}× {worst.name}: {worst.error}")
-    if results.exceptions:
-        figures.notes.append(f"locustfile raised: {results.exceptions[0].message}")
-    if figures.requests == 0:
-        figures.notes.append("no request was counted: the case did not run")
-
-
-def _profile_dict(summary: ProfileSummary) -> dict[str, Any]:
-    return {
-        "samples": summary.samples,
-        "self": [(f.frame, round(f.share, 3)) for f in summary.self_time],
-        "inclusive": [(f.frame, round(f.share, 3)) for f in summary.inclusive],
-    }
-
-
 # --------------------------------------------------------------------------- the run
 
 
 def _wanted(opts: Options, key: str) -> bool:
     return not opts.only or key in opts.only
-
-
-def measure_idle(deployment: BenchDeployment, folder: Path) -> dict[str, float]:
-    """CPU-seconds per second of each process class with no load (caches already warm)."""
-    console.print(f"idle CPU of the deployment: {IDLE_S:g} s …")
-    meter = UsageMeter(deployment.platform, deployment.endpoints, folder / "idle-samples.jsonl")
-    started = time.monotonic()
-    meter.start()
-    time.sleep(IDLE_S)
-    usage = meter.stop()
-    per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()}
-    return idle_rates(per_process, time.monotonic() - started)
 
 
 def _measure_all(
@@ -286,6 +114,8 @@ def _measure_all(
                             user_class=case.user_class, env=fixture_env,
                             deployment=deployment, idle=idle, profile_service=case.service)
                 )  # fmt: skip
+        if _wanted(opts, "login_burst"):
+            figures += measure_login_burst(opts, deployment, routes_file, folder, fixture_env, idle)
         if _wanted(opts, "mix"):
             figures.append(
                 measure("mix", "journey mix through nginx", LOCUSTFILES / "journeys.py",
@@ -310,7 +140,7 @@ def _measure_all(
 
 def _run_mode(opts: Options, mode: str, folder: Path) -> ModeRun:
     directory = opts.deploy_dir_of(mode)
-    deployment = ensure_deployment(directory, mode)
+    deployment = ensure_deployment(directory, mode, dict(opts.service_env))
     try:
         figures, ai, ai_note, idle = _measure_all(opts, deployment, folder / mode)
     finally:
@@ -354,6 +184,17 @@ def run_bench(opts: Options) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- command line
+
+
+def service_setting(text: str) -> tuple[str, str]:
+    """`TRIPGEN_NAME=VALUE` → (name, value); anything else is refused by name."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.startswith("TRIPGEN_") or not name[8:].replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not TRIPGEN_NAME=VALUE (a service setting, e.g. "
+            "TRIPGEN_USER_PASSWORD_HASH_NICE=0)"
+        )
+    return name.upper(), value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -410,6 +251,15 @@ def build_parser() -> argparse.ArgumentParser:
         "per service with a worker per core; both: each in turn, every case against each",
     )
     parser.add_argument(
+        "--service-env",
+        type=service_setting,
+        action="append",
+        default=[],
+        metavar="TRIPGEN_NAME=VALUE",
+        help="a setting for every replica of the benchmark deployment, to measure its effect "
+        "(e.g. TRIPGEN_USER_PASSWORD_HASH_NICE=0); repeatable",
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="leave the benchmark deployment up for the next run"
     )
     parser.add_argument("--run-dir", type=Path, default=None,
@@ -434,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         deploy_dir=args.run_dir or root / "deployment",
         out_root=root,
         modes=REPLICA_MODES if args.replicas == "both" else (args.replicas,),
+        service_env=tuple(args.service_env),
     )
     if opts.py_spy and find_py_spy() is None:
         parser.error(

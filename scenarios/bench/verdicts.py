@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from scenarios.bench.ai import AiBenchResult
+from scenarios.bench.burst import BURST_KEY, QUIET_KEY, burst_checks
 from scenarios.bench.cases import (
     AI_CONCURRENCY,
     AI_MAX_P95_MS,
@@ -68,6 +69,7 @@ def evaluate(figures: Sequence[Figures], ai: AiBenchResult | None, ai_note: str)
                 ratio >= case.min_ratio and f.failures == 0,
             )
         )
+    checks += burst_checks(by_key.get(QUIET_KEY), by_key.get(BURST_KEY))
     mix = by_key.get("mix")
     if mix is not None:
         checks += [

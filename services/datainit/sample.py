@@ -38,8 +38,18 @@ def read_json(name: str) -> Any:
 
 async def load_users(conn: AsyncConnection[Any], password: str) -> dict[str, str]:
     """Create the sample users that do not exist yet; returns username → user id."""
-    passwords = Passwords(time_cost=2, memory_kib=19456, parallelism=1)
+    passwords = Passwords(time_cost=2, memory_kib=19456, parallelism=1, nice=0)
     ids: dict[str, str] = {}
+    try:
+        await _insert_users(conn, passwords, password, ids)
+    finally:
+        passwords.close()
+    return ids
+
+
+async def _insert_users(
+    conn: AsyncConnection[Any], passwords: Passwords, password: str, ids: dict[str, str]
+) -> None:
     async with conn.transaction():
         for user in SAMPLE_USERS:
             cur = await conn.execute(
@@ -55,7 +65,6 @@ async def load_users(conn: AsyncConnection[Any], password: str) -> dict[str, str
                 row = await cur.fetchone()
             assert row is not None
             ids[user.username] = str(row[0])
-    return ids
 
 
 def sample_trips(

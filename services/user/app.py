@@ -23,18 +23,27 @@ def create_app(settings: UserSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def wire(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+        passwords = Passwords(
+            settings.argon2_time_cost,
+            settings.argon2_memory_kib,
+            settings.argon2_parallelism,
+            workers=settings.password_hash_workers,
+            nice=settings.password_hash_nice,
+            queue_limit=settings.password_hash_queue_limit,
+        )
         app.state.user_resources = UserResources(
             settings=settings,
             users=UserRepository(resources.pool),
-            passwords=Passwords(
-                settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
-            ),
+            passwords=passwords,
             refresh_tokens=RefreshTokens(resources.pool, settings.refresh_token_ttl_s),
             lockout=UnknownEmailLockout(
                 resources.redis, settings.lockout_threshold, settings.lockout_s
             ),
         )
-        yield
+        try:
+            yield
+        finally:
+            passwords.close()
 
     return create_service_app(
         settings,

@@ -1,24 +1,87 @@
-"""Argon2id password hashing off the event loop (cffi releases the GIL while it hashes)."""
+"""Argon2id password hashing off the event loop, on a small pool of low-priority threads.
+
+Hashing at OWASP's minimum costs tens of milliseconds of one core per login; a burst of logins
+must not take the CPU that every other request of the replica (and of the node) needs. So hashes
+run on `workers` threads of their own (one core's worth per replica by default), each niced
+(`os.setpriority` on the thread: the kernel schedules Linux threads one by one), so that the
+event loop and other processes win the CPU whenever they want it. Logins wait in line instead;
+when more than `queue_limit` are waiting the replica sheds the next with 503 + Retry-After
+rather than let every waiter time out. cffi releases the GIL while argon2 hashes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from services.kit.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SHED_RETRY_AFTER_S = 1
+
+
+def _lower_priority(nice: int) -> Callable[[], None]:
+    def start() -> None:
+        if nice <= 0:
+            return
+        thread = threading.get_native_id()
+        try:
+            # Relative to the replica's own level (a thread starts at its creator's).
+            os.setpriority(
+                os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice)
+            )
+        except OSError as exc:  # a platform without per-thread priorities: hash at normal priority
+            log.warning("password hashing thread keeps its priority: %s", exc)
+
+    return start
+
 
 class Passwords:
-    def __init__(self, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    def __init__(
+        self,
+        time_cost: int,
+        memory_kib: int,
+        parallelism: int,
+        *,
+        workers: int = 1,
+        nice: int = 10,
+        queue_limit: int = 64,
+    ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="argon2", initializer=_lower_priority(nice)
+        )
+        self._capacity = workers + queue_limit
+        self._in_flight = 0
         # Verifying against this when the email is unknown keeps both paths equally slow, so
         # response time does not reveal which emails have accounts.
         self._decoy = self._hasher.hash("decoy-password-for-unknown-accounts")
 
+    async def _run(self, work: Callable[[], T]) -> T:
+        if self._in_flight >= self._capacity:
+            raise ServiceUnavailable(
+                "too many logins at once on this replica; retry shortly",
+                headers={"Retry-After": str(SHED_RETRY_AFTER_S)},
+            )
+        self._in_flight += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+        finally:
+            self._in_flight -= 1
+
     async def hash(self, password: str) -> str:
-        return await asyncio.to_thread(self._hasher.hash, password)
+        return await self._run(lambda: self._hasher.hash(password))
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         def check() -> bool:
@@ -27,8 +90,11 @@ class Passwords:
             except (VerificationError, InvalidHashError):
                 return False
 
-        ok = await asyncio.to_thread(check)
+        ok = await self._run(check)
         return ok and password_hash is not None
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -19,3 +19,8 @@ class UserSettings(ServiceSettings):
     argon2_time_cost: int = Field(2, ge=1)
     argon2_memory_kib: int = Field(19456, ge=8)
     argon2_parallelism: int = Field(1, ge=1)
+    # Hashing threads per replica (one core's worth), their nice level (logins yield the CPU to
+    # every other request) and how many logins may wait before the replica answers 503.
+    password_hash_workers: int = Field(1, ge=1, le=16)
+    password_hash_nice: int = Field(10, ge=0, le=19)
+    password_hash_queue_limit: int = Field(64, ge=0)

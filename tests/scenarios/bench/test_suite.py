@@ -3,6 +3,8 @@ verdicts, the py-spy summary, the baseline served like a service, and its argume
 
 from __future__ import annotations
 
+import argparse
+
 import httpx
 import pytest
 
@@ -122,3 +124,13 @@ def test_bench_argument_mistakes(
         bench.main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_service_settings_are_parsed_and_bad_ones_named() -> None:
+    args = bench.build_parser().parse_args(
+        ["--service-env", "TRIPGEN_USER_PASSWORD_HASH_NICE=0", "--service-env", "TRIPGEN_X=a=b"]
+    )
+    assert args.service_env == [("TRIPGEN_USER_PASSWORD_HASH_NICE", "0"), ("TRIPGEN_X", "a=b")]
+    for bad in ("PATH=/tmp", "TRIPGEN_USER", "TRIPGEN_A-B=1"):
+        with pytest.raises(argparse.ArgumentTypeError, match="TRIPGEN_NAME=VALUE"):
+            bench.service_setting(bad)

@@ -243,7 +243,15 @@ def test_an_unusable_accounts_file_is_named(tmp_path: Path) -> None:
         ("journeys.py", {"Traveller"}),
         (
             "bench_routes.py",
-            {"Baseline", "CachedNearby", "PlaceSearch", "TripCreate", "ProfileRead", "Login"},
+            {
+                "Baseline",
+                "CachedNearby",
+                "PlaceSearch",
+                "TripCreate",
+                "ProfileRead",
+                "Login",
+                "OtherRoutesPaced",
+            },
         ),
     ],
 )

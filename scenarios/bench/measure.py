@@ -1,0 +1,220 @@
+"""One measured case of the benchmark: a zero-wait headless locust run with the CPU of every
+process class metered (`scenarios.bench.cpu`), optionally a py-spy flame graph of one replica of
+the route's service; and the deployment's idle CPU, taken off every case's figures."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from runs.folders import new_run_dir
+from runs.results import SAMPLES_FILE, LoadResults
+from scenarios.bench.cases import Figures
+from scenarios.bench.cpu import CaseCpu, idle_rates, net_of_idle, per_request_ms
+from scenarios.bench.deployment import BenchDeployment, BenchError
+from scenarios.bench.flamegraph import write_flamegraph
+from scenarios.bench.pyspy import ProfileSummary, PySpyRecorder, find_py_spy
+from scenarios.load.runner import run_load
+from scenarios.load.usage import UsageMeter, record_usage
+from scenarios.sla.report import LOCUST_PROCESS_CEILING_RPS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BASELINE_REPLICAS = 2  # one per core, each one uvicorn worker like a service replica
+# Idle is measured once the fixture's trailing work (relay, checkpoints, first scrapes) is over:
+# after a settling pause, the median of a few windows, so one busy window does not count.
+IDLE_SETTLE_S = 3.0
+IDLE_WINDOW_S = 3.0
+IDLE_WINDOWS = 3
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+@dataclass(frozen=True)
+class Options:
+    users: int
+    duration_s: float
+    processes: int
+    only: frozenset[str]
+    py_spy: bool
+    keep: bool
+    deploy_dir: Path
+    out_root: Path
+    modes: tuple[str, ...] = ("prod",)
+    service_env: tuple[tuple[str, str], ...] = ()  # extra TRIPGEN_* settings of every replica
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "users": self.users,
+            "duration_s": self.duration_s,
+            "processes": self.processes,
+            "baseline_replicas": BASELINE_REPLICAS,
+            "replica_modes": list(self.modes),
+            "rate_limit": "off",
+            "service_env": dict(self.service_env),
+        }
+
+    def deploy_dir_of(self, mode: str) -> Path:
+        return (
+            self.deploy_dir
+            if mode == "prod"
+            else self.deploy_dir.with_name(f"{self.deploy_dir.name}-{mode}")
+        )
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    path = os.environ.get("PYTHONPATH")
+    return {
+        **extra,
+        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{path}" if path else str(REPO_ROOT),
+    }
+
+
+def _spy(
+    opts: Options, deployment: BenchDeployment | None, service: str | None, folder: Path
+) -> PySpyRecorder | None:
+    if not opts.py_spy or deployment is None or service is None:
+        return None
+    binary, pid = find_py_spy(), deployment.pid_of(service)
+    if binary is None or pid is None:
+        raise BenchError(f"cannot profile {service}: py-spy {binary}, replica pid {pid}")
+    return PySpyRecorder(binary, pid, folder / "py-spy.txt", opts.duration_s + 3)
+
+
+def measure(
+    key: str,
+    title: str,
+    locustfile: Path,
+    host: str,
+    opts: Options,
+    folder: Path,
+    *,
+    user_class: str | None = None,  # locust user classes, space-separated
+    env: dict[str, str] | None = None,
+    deployment: BenchDeployment | None = None,
+    roots: list[tuple[str, str, int]] | None = None,
+    idle: dict[str, float] | None = None,
+    profile_service: str | None = None,
+    spawn_rate: float | None = None,
+) -> Figures:
+    """One zero-wait locust run with the CPU of every process class metered: the deployment's
+    through the usage meter, `roots` (the baseline's processes) directly, locust once reaped."""
+    run_folder = new_run_dir(key, folder)
+    console.print(f"[bold]{title}[/]: {opts.users} users, {opts.duration_s:g} s …")
+    meter = (
+        UsageMeter(deployment.platform, deployment.endpoints, run_folder / SAMPLES_FILE).start()
+        if deployment is not None
+        else None
+    )
+    spy = _spy(opts, deployment, profile_service, run_folder)
+    cpu = CaseCpu.start(roots or [])
+    try:
+        path = run_load(
+            locustfile,
+            host,
+            profile=key,
+            platform="local",
+            users=opts.users,
+            spawn_rate=spawn_rate or float(opts.users),
+            duration_s=opts.duration_s,
+            run_dir=run_folder,
+            replicas=deployment.replicas() if deployment else {"baseline": BASELINE_REPLICAS},
+            processes=opts.processes,
+            env=_env(env or {}),
+            extra_args=["--reset-stats", *(user_class.split() if user_class else [])],
+        )
+    finally:
+        usage = meter.stop() if meter is not None else None
+    per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()} if usage else {}
+    classes, machine = cpu.stop(per_process)
+    net = net_of_idle(classes, idle or {}, cpu.span_s)
+    results = record_usage(path, usage) if usage is not None else LoadResults.load(path)
+    t = results.totals
+    figures = Figures(
+        key=key,
+        title=title,
+        requests=t.requests,
+        failures=t.failures,
+        rps=t.rps,
+        p50_ms=t.p50_ms,
+        p95_ms=t.p95_ms,
+        p99_ms=t.p99_ms,
+        users=opts.users,
+        processes=opts.processes,
+        run_folder=str(run_folder),
+        cpu_seconds=classes,
+        cpu_seconds_net_of_idle=net,
+        cpu_ms_per_request=per_request_ms(net, t.requests),
+        cpu_seconds_by_process=per_process,
+        machine_cpu=machine.since(cpu.machine_before),
+        per_route=_per_route(results),
+    )
+    _notes(figures, results, opts)
+    if spy is not None:
+        summary = spy.finish()
+        figures.profile = {"error": summary} if isinstance(summary, str) else _profile_dict(summary)
+        if not isinstance(summary, str):
+            svg = write_flamegraph(
+                spy.out, run_folder / "flamegraph.svg", f"{title}: {profile_service} replica"
+            )
+            figures.profile["flamegraph"] = str(svg)
+    return figures
+
+
+def _per_route(results: LoadResults) -> dict[str, dict[str, Any]]:
+    keys = ("requests", "failures", "rps", "p95_ms")
+    return {e.name: {k: getattr(e, k) for k in keys} for e in results.endpoints}
+
+
+def _notes(figures: Figures, results: LoadResults, opts: Options) -> None:
+    if figures.rps / opts.processes > 0.75 * LOCUST_PROCESS_CEILING_RPS:
+        figures.notes.append(
+            f"{figures.rps / opts.processes:,.0f} req/s per locust process is near one "
+            f"process's ceiling (~{LOCUST_PROCESS_CEILING_RPS:,}); rerun with --processes 2"
+        )
+    if results.failures:
+        worst = max(results.failures, key=lambda f: f.occurrences)
+        figures.notes.append(f"failures, most: {worst.occurrences}× {worst.name}: {worst.error}")
+    if results.exceptions:
+        figures.notes.append(f"locustfile raised: {results.exceptions[0].message}")
+    if figures.requests == 0:
+        figures.notes.append("no request was counted: the case did not run")
+
+
+def _profile_dict(summary: ProfileSummary) -> dict[str, Any]:
+    return {
+        "samples": summary.samples,
+        "self": [(f.frame, round(f.share, 3)) for f in summary.self_time],
+        "inclusive": [(f.frame, round(f.share, 3)) for f in summary.inclusive],
+    }
+
+
+def measure_idle(deployment: BenchDeployment, folder: Path) -> dict[str, float]:
+    """CPU-seconds per second of each process class with no load (caches already warm): after
+    `IDLE_SETTLE_S`, the median over `IDLE_WINDOWS` windows of `IDLE_WINDOW_S` each."""
+    total = IDLE_SETTLE_S + IDLE_WINDOWS * IDLE_WINDOW_S
+    console.print(f"idle CPU of the deployment: {total:g} s …")
+    time.sleep(IDLE_SETTLE_S)
+    windows: list[dict[str, float]] = []
+    for n in range(IDLE_WINDOWS):
+        meter = UsageMeter(
+            deployment.platform, deployment.endpoints, folder / f"idle-samples-{n + 1}.jsonl"
+        )
+        started = time.monotonic()
+        meter.start()
+        time.sleep(IDLE_WINDOW_S)
+        usage = meter.stop()
+        per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()}
+        windows.append(idle_rates(per_process, time.monotonic() - started))
+    return median_rates(windows)
+
+
+def median_rates(windows: list[dict[str, float]]) -> dict[str, float]:
+    """Per class, the median of the windows' rates (a class missing from a window counts 0)."""
+    classes = sorted({k for w in windows for k in w})
+    return {k: round(statistics.median(w.get(k, 0.0) for w in windows), 4) for k in classes}
