@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from locust import FastHttpUser, constant, task
+from locust import FastHttpUser, constant, constant_throughput, task
 
 from scenarios.load.locustfiles import routes
 from scenarios.load.locustfiles.routes import BASELINE_NAME, BASELINE_PATH, Route
@@ -27,6 +27,7 @@ def _fixture() -> dict[str, Any]:
 
 
 FIXTURE = _fixture()
+PACED_RPS_PER_USER = 5.0  # OtherRoutesPaced: requests per second per user
 _next_user = itertools.count()
 
 
@@ -111,6 +112,21 @@ class ProfileRead(_RouteUser):
     @task
     def me(self) -> None:
         self._call(routes.PROFILE)
+
+
+class OtherRoutesPaced(_RouteUser):
+    """Cheap routes at a steady pace (not zero wait): their latency, alone and beside a login
+    burst, shows whether password hashing takes the CPU other requests need."""
+
+    wait_time = constant_throughput(PACED_RPS_PER_USER)
+
+    @task
+    def me(self) -> None:
+        self._call(routes.PROFILE)
+
+    @task
+    def nearby(self) -> None:
+        self._call(routes.NEARBY, params=self._pick("nearby_queries"))
 
 
 class Login(_RouteUser):
