@@ -3,21 +3,23 @@ journey mix on the local prod-sim, as ratios to a trivial app served the same wa
 
     python -m scenarios.bench [--duration 20s | --quick] [--users 50] [--processes K]
                               [--only CASE …] [--replicas prod|one|both] [--no-py-spy] [--keep]
-                              [--run-dir DIR]
+                              [--service-env TRIPGEN_NAME=VALUE …] [--run-dir DIR]
 
 Order: deploy prod on `local` in the benchmark's own run directory (`.tripgen/bench/deployment`,
 rate limit off: zero-wait users would otherwise hit the 100 requests/min per user), register
-accounts and warm the caches (`scenarios.bench.fixture`), then — each a headless locust run
-with `--reset-stats` (the ramp is not measured) and zero think time — the baseline
-(`scenarios.bench.baseline`), every route case, the weighted journey mix through nginx, the
-baseline again (its drift shows the noise of a shared machine), and AI generation end to end at
-10 concurrent generations (`scenarios.bench.ai`). Prints requests/s, p50/p95/p99, the ratio to
-the baseline, MET/MISS per target and the CPU milliseconds per request of every process class
-(`scenarios.bench.cpu`) and, unless `--no-py-spy`, a flame graph of one replica of the route's
-service (`flamegraph.svg` in the case's folder); `--replicas both` measures every case against
-the prod replica counts and again against one replica per service (`scenarios.bench.deployment`).
-Writes `.tripgen/bench/<stamp>.json` (per replica mode: cases, CPU per class, verdicts) and keeps
-each run's locust output under `.tripgen/bench/<stamp>/<mode>/`.
+accounts and warm the caches (`scenarios.bench.fixture`), then — each a headless locust run with
+`--reset-stats` (the ramp is not measured) and zero think time — the baseline
+(`scenarios.bench.baseline`), every route case, the login burst (`scenarios.bench.burst`: paced
+users on cheap routes, alone and beside zero-wait logins), the weighted journey mix through
+nginx, the baseline again (its drift shows the noise of a shared machine), and AI generation end
+to end at 10 concurrent generations (`scenarios.bench.ai`). Prints requests/s, p50/p95/p99, the
+ratio to the baseline, MET/MISS per target and the CPU milliseconds per request of every process
+class (`scenarios.bench.cpu`) and, unless `--no-py-spy`, a flame graph of one replica of the
+route's service (`flamegraph.svg` in the case's folder); `--replicas both` measures every case
+against the prod replica counts and again against one replica per service
+(`scenarios.bench.deployment`). Writes `.tripgen/bench/<stamp>.json` (per replica mode: cases,
+CPU per class, verdicts) and keeps each run's locust output under
+`.tripgen/bench/<stamp>/<mode>/`.
 
 Compare figures only within one run: on a 2-core machine the services, PostgreSQL, Redis, nginx
 and locust share the cores, and other work on the machine moves every figure (DESIGN.md ›
