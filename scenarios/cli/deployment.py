@@ -107,29 +107,33 @@ def probe_targets(endpoints: Endpoints) -> list[ProbeTarget]:
     probe account only the gateway itself can be probed, and that is said loudly.
     """
     base = endpoints.base_url.rstrip("/")
-    token = _probe_account_token(endpoints.base_url)
-    if not token:
-        console.print(
-            "[bold red]prober: no probe account, so only the gateway's /healthz is probed; "
-            "availability will not see the services[/]"
+    targets = []
+    for service, (name, path, ok) in _KEY_ROUTES.items():
+        if service not in endpoints.services:
+            continue
+        # One account per target: the API's per-user limit (100 requests/min) is shared by
+        # every service, and four targets probed each second as one user would exceed it.
+        token = _probe_account_token(endpoints.base_url)
+        if not token:
+            console.print(
+                "[bold red]prober: no probe account, so only the gateway's /healthz is probed; "
+                "availability will not see the services[/]"
+            )
+            return [ProbeTarget(name="gateway", url=f"{base}/healthz")]
+        targets.append(
+            ProbeTarget(
+                name=name,
+                url=f"{endpoints.services.get(service, base).rstrip('/')}{path}",
+                headers={"Authorization": f"Bearer {token}"},
+                ok_statuses=ok,
+            )
         )
-        return [ProbeTarget(name="gateway", url=f"{base}/healthz")]
-    auth = {"Authorization": f"Bearer {token}"}
-    return [
-        ProbeTarget(
-            name=name,
-            url=f"{endpoints.services.get(service, base).rstrip('/')}{path}",
-            headers=auth,
-            ok_statuses=ok,
-        )
-        for service, (name, path, ok) in _KEY_ROUTES.items()
-        if service in endpoints.services
-    ]
+    return targets
 
 
 def _probe_account_token(base_url: str) -> str | None:
     """Register and log in a probe account; None (with a warning) when the API refuses."""
-    email = f"prober-{os.getpid()}-{int(time.time())}@probe.tripgen.dev"
+    email = f"prober-{os.getpid()}-{int(time.time())}-{os.urandom(3).hex()}@probe.tripgen.dev"
     body = {"email": email, "password": f"probe-{os.urandom(6).hex()}-7", "name": "SLA prober"}
     base = base_url.rstrip("/")
     try:

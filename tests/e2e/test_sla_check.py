@@ -133,6 +133,9 @@ def test_results_hold_what_the_judge_and_the_capacity_model_read(
         assert results.resource_usage[service].replicas == results.replicas[service]
     assert results.custom_metrics["cache_hit_ratio"].samples, "no cache samples"
     assert results.probes and all(p.ok for p in results.probes[:5])
+    # The prober stays within the API's per-user limit: a 429 would count as unavailability.
+    limited = [p for p in results.probes if p.status == 429]
+    assert not limited, f"{len(limited)} of {len(results.probes)} probes rate-limited"
 
 
 def test_down_after_left_nothing_deployed(

@@ -172,7 +172,8 @@ def test_more_locust_processes_than_users_is_refused() -> None:
 def test_probes_read_each_deployed_service_through_the_gateway(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(deployment, "_probe_account_token", lambda _base: "tok")
+    tokens = iter(["tok-1", "tok-2", "tok-3", "tok-4"])
+    monkeypatch.setattr(deployment, "_probe_account_token", lambda _base: next(tokens))
     endpoints = Endpoints(
         base_url="http://127.0.0.1:8000",
         services={s: "http://127.0.0.1:8000" for s in ("user", "trip", "location", "ai")},
@@ -186,7 +187,11 @@ def test_probes_read_each_deployed_service_through_the_gateway(
     ]
     assert targets[0].url == "http://127.0.0.1:8000/api/users/me"
     assert targets[1].url == "http://127.0.0.1:8000/api/trips"
-    assert all(t.headers == {"Authorization": "Bearer tok"} for t in targets)
+    # An account per target: probed each second, four targets as one user would pass the
+    # per-user limit of 100 requests a minute that every service shares.
+    assert [t.headers for t in targets] == [
+        {"Authorization": f"Bearer tok-{n}"} for n in range(1, 5)
+    ]
     # A schedule nobody has: 404 from a replica is served; nginx's 503 (no replica) is not.
     assert targets[3].ok_statuses == [404]
 
