@@ -179,7 +179,7 @@ DOCUMENTED_PROBLEMS = {
     "413": "Request body too large",
     "422": "Validation failed: `errors` names each field",
     "429": "Rate limit or lockout: see Retry-After",
-    "503": "A dependency is unavailable: see Retry-After",
+    "503": "A dependency is unavailable or the replica is saturated: see Retry-After",
 }
 
 
