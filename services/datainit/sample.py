@@ -38,7 +38,7 @@ def read_json(name: str) -> Any:
 
 async def load_users(conn: AsyncConnection[Any], password: str) -> dict[str, str]:
     """Create the sample users that do not exist yet; returns username → user id."""
-    passwords = Passwords(time_cost=2, memory_kib=19456, parallelism=1, nice=0)
+    passwords = Passwords(2, 19456, 1, workers=1, nice=0, queue_limit=len(SAMPLE_USERS))
     ids: dict[str, str] = {}
     try:
         await _insert_users(conn, passwords, password, ids)

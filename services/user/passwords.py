@@ -52,9 +52,9 @@ class Passwords:
         memory_kib: int,
         parallelism: int,
         *,
-        workers: int = 1,
-        nice: int = 10,
-        queue_limit: int = 64,
+        workers: int,
+        nice: int,
+        queue_limit: int,
     ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
