@@ -83,7 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="the validation's own run directory (default: <out>/validation-run)",
     )
-    group.add_argument("--users", type=int, default=40, help="calibration step users")
+    group.add_argument(
+        "--users",
+        type=int,
+        default=40,
+        help="calibration step users (a lighter step runs half as many)",
+    )
     group.add_argument("--held-out-users", type=int, default=80, help="held-out load users")
     group.add_argument("--duration", type=float, default=120.0, help="seconds per step")
     group.add_argument("--warmup", type=float, default=30.0, help="warm-up seconds")

@@ -16,9 +16,11 @@ from typing import Any
 from runs.results import LoadResults, Machine
 from services.ai.settings import AISettings
 from simulation.capacity.assumptions import Assumptions, LogNormal
+from simulation.capacity.calibration import SERVICES
 from simulation.capacity.cluster_spec import ClusterSpec
 from simulation.capacity.des.requests import LocalModel
 from simulation.capacity.evidence import StepComparison, Validation
+from simulation.capacity.fixedcost import loaded_fixed_cores
 from simulation.capacity.laws import check_laws
 from simulation.capacity.loadshapes import phase_shape, phases
 from simulation.capacity.localfit import (
@@ -106,6 +108,9 @@ def measure(
         idle = measure_idle(platform, replicas, seconds=30.0)
         log("idle CPU (no load): " + ", ".join(f"{k} {v:.3f} cores" for k, v in idle.items()))
         plan = [
+            # A second, lighter calibration step separates each replica's fixed cost under
+            # load from its cost per request (one step cannot).
+            ("calibration, lighter load", "calibration", max(1, users // 2)),
             ("calibration", "calibration", users),
             ("held-out load", "held-out", held_out_users),
         ]
@@ -170,16 +175,48 @@ def _planner() -> tuple[int, float]:
     return int(fields["planner_processes"].default), float(fields["planner_time_limit_s"].default)
 
 
+def main_calibration(steps: list[MeasuredStep]) -> MeasuredStep:
+    """The calibration step the workload is taken from: the most loaded one."""
+    calibrations = [s for s in steps if s.role == "calibration"] or steps[:1]
+    return max(calibrations, key=lambda s: s.users)
+
+
+def fixed_cost_extras(
+    steps: list[MeasuredStep], calibration: MeasuredStep, log: Callable[[str], None]
+) -> StepExtras:
+    """The calibration step's extras with each process's fixed cost under load in place of its
+    idle CPU, when a lighter calibration step allows the fit."""
+    others = [s for s in steps if s.role == "calibration" and s is not calibration]
+    fixed = None
+    if others:
+        fixed = loaded_fixed_cores(
+            others[0].load(), calibration.load(), calibration.extras.idle_cores
+        )
+    if fixed is None:
+        log("fixed cost under load: no lighter calibration step to fit it; idle CPU used")
+        return calibration.extras
+    log(
+        "fixed cost under load (cores per replica; idle in brackets): "
+        + ", ".join(
+            f"{k} {v:.3f} ({calibration.extras.idle_cores.get(k, 0.0):.3f})"
+            for k, v in fixed.items()
+            if k in SERVICES or k in ("nginx", "pg-1", "pg-2", "redis-1")
+        )
+    )
+    return replace(calibration.extras, idle_cores=fixed)
+
+
 def compare(
     steps: list[MeasuredStep], log: Callable[[str], None]
 ) -> tuple[Workload, list[StepComparison], list[dict[str, Any]]]:
-    calibration = steps[0]
+    calibration = main_calibration(steps)
     cal_results = calibration.load()
-    workload = calibrate_workload(cal_results, calibration.extras, str(calibration.results))
+    cal_extras = fixed_cost_extras(steps, calibration, log)
+    workload = calibrate_workload(cal_results, cal_extras, str(calibration.results))
     cores = cal_results.machine.cores
     duration = cal_results.actual_duration_s
     setup = StepSetup(calibration.users, _replicas(cal_results), duration)
-    background = background_cores(cal_results, calibration.extras)
+    background = background_cores(cal_results, cal_extras)
     system = local_system(
         workload,
         setup,
@@ -202,7 +239,11 @@ def compare(
         tasks = step.extras.other_runnable
         log(
             f"{step.name}: other processes used {other:.2f} cores"
-            + (f", {tasks:.1f} of them runnable on average" if tasks is not None else "")
+            + (
+                f", {tasks:.1f} nice-0 tasks of theirs runnable on average"
+                if tasks is not None
+                else ""
+            )
             + " (inputs of the step)"
         )
         system = local_system(workload, setup, cores, other, offsets, _planner(), tasks)
@@ -268,6 +309,10 @@ def startup_distribution(samples: list[float], default: LogNormal) -> LogNormal:
     return LogNormal(median=median, p90=max(ordered[-1], median))
 
 
+def _other_cores(step: MeasuredStep) -> float:
+    return background_cores(step.load(), step.extras)
+
+
 def build_validation(
     steps: list[MeasuredStep],
     startup: list[float],
@@ -291,7 +336,7 @@ def build_validation(
         phases=phase_predictions(cluster, workload, assumptions, distribution),
         notes=[
             f"machine load from other processes during calibration: "
-            f"{background_cores(steps[0].load(), steps[0].extras):.2f} cores",
+            f"{_other_cores(main_calibration(steps)):.2f} cores",
             f"run by pid {os.getpid()}",
         ],
     )

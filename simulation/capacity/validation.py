@@ -85,12 +85,20 @@ def _scrape(client: httpx.Client, url: str) -> dict[str, float]:
     return out
 
 
-ProcTable = dict[int, tuple[int, float, bool]]  # pid → (parent pid, CPU-seconds, runnable)
+# pid → (parent pid, CPU-seconds, runnable weight: 0 unless runnable, else its CFS weight
+# relative to a nice-0 task)
+ProcTable = dict[int, tuple[int, float, float]]
+
+
+def cfs_weight(nice: int) -> float:
+    """A task's share of the cores relative to a nice-0 task (the kernel's weight table steps
+    by 1.25 per nice level: nice 10 ≈ 0.107, nice 19 ≈ 0.014)."""
+    return float(1.25 ** (-nice))
 
 
 def proc_table() -> ProcTable:
     """Every process on the machine: its parent, CPU-seconds (user + system, reaped children
-    included) and whether it is runnable (state R: running or waiting for a core)."""
+    included) and, when runnable (state R: running or waiting for a core), its CFS weight."""
     table: ProcTable = {}
     hz = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -101,7 +109,8 @@ def proc_table() -> ProcTable:
         except OSError:
             continue
         cpu = sum(int(v) for v in fields[11:15]) / hz
-        table[int(entry.name)] = (int(fields[1]), cpu, fields[0] == "R")
+        runnable = cfs_weight(int(fields[16])) if fields[0] == "R" else 0.0
+        table[int(entry.name)] = (int(fields[1]), cpu, runnable)
     return table
 
 
@@ -126,12 +135,13 @@ def tree_cpu_s(root: int, table: ProcTable | None = None) -> float:
     return sum(table[pid][1] for pid in descendants(table, [root]))
 
 
-def other_runnable(table: ProcTable, ours: Sequence[int]) -> int:
-    """Runnable processes that are neither under `ours` nor this process: the other work on
-    the machine competing for its cores right now (what the local model's contention needs;
-    their busy cores alone do not say how many tasks share the cores)."""
+def other_runnable(table: ProcTable, ours: Sequence[int]) -> float:
+    """Runnable processes that are neither under `ours` nor this process, each counted by its
+    CFS weight (a niced test run competes far less than a nice-0 task): the other work on the
+    machine competing for its cores right now, in nice-0 tasks (what the local model's
+    contention needs; their busy cores alone do not say how many tasks share the cores)."""
     mine = descendants(table, [*ours, os.getpid()])
-    return sum(1 for pid, (_, _, runnable) in table.items() if runnable and pid not in mine)
+    return sum(runnable for pid, (_, _, runnable) in table.items() if pid not in mine)
 
 
 @dataclass
@@ -143,7 +153,7 @@ class Round:
     in_flight: dict[str, float]
     db_busy: dict[str, float]
     counted: dict[str, float]  # replica URL → /api requests counted so far
-    others_runnable: int = 0
+    others_runnable: float = 0.0  # nice-0 equivalent tasks
 
 
 class Sampler:

@@ -106,7 +106,8 @@ class StepExtras:
     server_requests: dict[str, float] = field(default_factory=dict)  # completions counted
     # Cores burned with no load: per replica for a service, in all for nginx/postgresql/redis.
     idle_cores: dict[str, float] = field(default_factory=dict)
-    # Mean runnable processes outside the deployment and the load generator (sampled).
+    # Mean runnable processes outside the deployment and the load generator (sampled), each
+    # counted by its CFS weight relative to nice 0.
     other_runnable: float | None = None
 
 

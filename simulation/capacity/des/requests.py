@@ -1,9 +1,14 @@
 """Request-level discrete-event simulation of the local platform (SimPy): every request and every
 CPU burst, on this machine's cores — what `--validate` predicts held-out runs with.
 
-The machine: `cores` CPUs shared by every runnable task in 1 ms turns, round robin — Linux's fair
-scheduler gives each runnable task an equal share, so a request's burst is stretched by whatever
-else is runnable (other requests, planner processes, housekeeping, other processes on the machine).
+The machine: `cores` CPUs shared by every runnable task in 1 ms turns, as Linux's fair scheduler
+shares them: the next turn goes to the runnable task that has had the least CPU (its virtual
+runtime), and a task waking from sleep is placed at most WAKE_CREDIT_S behind the least-served
+runnable task (CFS's sleeper placement; EEVDF keeps the lag a sleeper is owed, to the same
+effect) and takes a core from the running task that has had the most (wakeup preemption).
+So a request's short burst is stretched by other short bursts, while tasks that stay
+runnable (planner processes, other processes' CPU-bound work) take what the wakers leave —
+a round robin among all of them instead overstated the stretch on a shared machine.
 Single-threaded processes (each service replica's event loop, nginx's worker, Redis, the load
 generator) take one burst at a time; PostgreSQL runs a backend per connection (no thread limit).
 Work beside the requests: each replica's and dependency's idle CPU (measured with no load) and the
@@ -31,6 +36,9 @@ import simpy
 
 Process = Generator[simpy.Event, Any, None]
 QUANTUM_S = 0.001  # one turn on a core (CFS's minimum granularity is of this order)
+# How far ahead of the least-served runnable task a waking task may be placed: CFS's
+# GENTLE_FAIR_SLEEPERS credit, half the scheduling latency (6 ms × (1 + log2 2 CPUs) = 12 ms).
+WAKE_CREDIT_S = 0.006
 BURST_S = 0.02  # mean runnable stretch of another process's task (assumption)
 
 
@@ -80,30 +88,64 @@ class LocalPrediction:
 class _Machine:
     def __init__(self, env: simpy.Environment, system: LocalSystem, rng: np.random.Generator):
         self.env, self.system, self.rng = env, system, rng
-        self.cores = simpy.Resource(env, capacity=system.cores)
+        self.cores = simpy.PreemptiveResource(env, capacity=system.cores)
         self.threads: dict[str, simpy.Resource] = {}
         self.cpu: dict[str, float] = {}
         self.measuring = False
+        # Fair scheduling: each task's virtual runtime, and the floor wakers are placed from
+        # (the virtual runtime of the last turn handed out, which only grows, as CFS's does).
+        self.vruntime: dict[str, float] = {}
+        self.min_vruntime = 0.0
+        self._anonymous = 0
 
     def thread(self, name: str) -> simpy.Resource:
         if name not in self.threads:
             self.threads[name] = simpy.Resource(self.env, capacity=1)
         return self.threads[name]
 
-    def burn(self, group: str, work_s: float, thread: str | None, deadline: float = 0.0) -> Process:
-        """Run `work_s` CPU in quanta (on `thread` when single-threaded); stop at `deadline`."""
+    def burn(
+        self,
+        group: str,
+        work_s: float,
+        thread: str | None,
+        deadline: float = 0.0,
+        task: str | None = None,
+    ) -> Process:
+        """Run `work_s` CPU in quanta (on `thread` when single-threaded); stop at `deadline`.
+
+        `task` names the scheduled task when it is not the thread (a process that keeps its
+        virtual runtime between bursts); without either, the burst is a task of its own (a
+        PostgreSQL backend serving one statement)."""
         held = self.thread(thread).request() if thread else None
         if held is not None:
             yield held
-        remaining = work_s
+        name = task or thread
+        if name is None:
+            self._anonymous += 1
+            name = f"#{self._anonymous}"
+        # Waking: no further back than the credit behind the least-served task.
+        runtime = max(self.vruntime.get(name, 0.0), self.min_vruntime - WAKE_CREDIT_S)
+        remaining, waking = work_s, True
         while remaining > 1e-12 and (not deadline or self.env.now < deadline):
-            with self.cores.request() as core:
-                yield core
-                quantum = min(QUANTUM_S, remaining)
-                yield self.env.timeout(quantum)
-                remaining -= quantum
+            # Only a waking task preempts (the running task with the most CPU had), as CFS's
+            # wakeup preemption does; a task that stays runnable waits for its turn.
+            request = self.cores.request(priority=runtime, preempt=waking)  # type: ignore[arg-type]
+            with request:
+                waking, began = False, None
+                try:
+                    yield request
+                    self.min_vruntime = max(self.min_vruntime, runtime)
+                    began = self.env.now
+                    yield self.env.timeout(min(QUANTUM_S, remaining))
+                except simpy.Interrupt:
+                    pass  # preempted by a waking task: back in line with what was run
+                used = self.env.now - began if began is not None else 0.0
+                remaining -= used
+                runtime += used
                 if self.measuring:
-                    self.cpu[group] = self.cpu.get(group, 0.0) + quantum
+                    self.cpu[group] = self.cpu.get(group, 0.0) + used
+        if task or thread:
+            self.vruntime[name] = runtime
         if held is not None and thread is not None:
             self.thread(thread).release(held)
 
@@ -174,8 +216,9 @@ class LocalModel:
         self._start_background()
         for group, cores in self.system.idle_cores.items():
             # Per replica for a service (and once for a dependency, which has one "replica").
-            for _ in range(max(self.system.replicas.get(group, 1), 1) if cores > 0 else 0):
-                self.env.process(self._background_share(group, min(cores, 1.0)))
+            for index in range(max(self.system.replicas.get(group, 1), 1) if cores > 0 else 0):
+                task = f"{group}-idle-{index}"
+                self.env.process(self._background_share(group, min(cores, 1.0), task))
         self.env.run(until=warmup_s)
         self.machine.measuring = True
         self.env.run(until=warmup_s + duration_s)
@@ -188,27 +231,28 @@ class LocalModel:
         tasks = self.system.background_tasks
         if tasks is not None and tasks > 0:
             count = max(1, math.ceil(tasks - 1e-9))
-            for _ in range(count):
-                self.env.process(self._background_task(tasks / count))
+            for index in range(count):
+                self.env.process(self._background_task(tasks / count, f"background-{index}"))
             return
-        background = self.system.background_cores
+        background, index = self.system.background_cores, 0
         while background > 0:
-            self.env.process(self._background_share("background", min(background, 1.0)))
-            background -= 1.0
+            task = f"background-{index}"
+            self.env.process(self._background_share("background", min(background, 1.0), task))
+            background, index = background - 1.0, index + 1
 
-    def _background_task(self, runnable: float) -> Process:
+    def _background_task(self, runnable: float, task: str) -> Process:
         """Runnable a fraction `runnable` of the time, in bursts of BURST_S on average."""
         while True:
             until = self.env.now + self._exp(BURST_S)
             while self.env.now < until:
-                yield from self.machine.burn("background", QUANTUM_S, None)
+                yield from self.machine.burn("background", QUANTUM_S, None, task=task)
             if runnable < 1.0:
                 yield self.env.timeout(self._exp(BURST_S * (1 - runnable) / runnable))
 
-    def _background_share(self, group: str, busy: float) -> Process:
+    def _background_share(self, group: str, busy: float, task: str) -> Process:
         """Hold a core `busy` of the time, a turn at a time (random gaps, not in lockstep)."""
         while True:
-            yield from self.machine.burn(group, QUANTUM_S, None)
+            yield from self.machine.burn(group, QUANTUM_S, None, task=task)
             yield self.env.timeout(self._exp(QUANTUM_S * (1 - busy) / busy))
 
     def _prediction(self, duration_s: float) -> LocalPrediction:

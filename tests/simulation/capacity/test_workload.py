@@ -4,6 +4,9 @@ the simulation reads it, and the price table's monthly cost."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,13 @@ from simulation.capacity.laws import check_laws
 from simulation.capacity.loadshapes import phase_of, phases
 from simulation.capacity.localfit import background_cores, measured_figures
 from simulation.capacity.study import simulate
-from simulation.capacity.validation import descendants, other_runnable, proc_table, tree_cpu_s
+from simulation.capacity.validation import (
+    cfs_weight,
+    descendants,
+    other_runnable,
+    proc_table,
+    tree_cpu_s,
+)
 from simulation.capacity.workload import StepExtras, Workload, calibrate_workload
 from tests.simulation.capacity.helpers import measured
 
@@ -141,11 +150,35 @@ def test_the_utilisation_law_counts_the_replicas_idle_cpu() -> None:
 
 def test_other_runnable_processes_leave_out_the_deployment_and_this_process() -> None:
     me = os.getpid()
-    table = {1: (0, 0.0, True), 10: (1, 5.0, True), 11: (10, 2.0, True), 12: (10, 1.0, False),
-             20: (1, 3.0, True), 21: (20, 1.0, True), me: (1, 0.5, True)}  # fmt: skip
+    table = {1: (0, 0.0, 1.0), 10: (1, 5.0, 1.0), 11: (10, 2.0, 1.0), 12: (10, 1.0, 0.0),
+             20: (1, 3.0, 1.0), 21: (20, 1.0, 1.0), me: (1, 0.5, 1.0)}  # fmt: skip
     assert descendants(table, [10]) == {10, 11, 12}
     assert tree_cpu_s(10, table) == pytest.approx(8.0)
     # Runnable: 1, 10, 11, 20, 21 and this process; the deployment is 10's tree.
     assert other_runnable(table, [10]) == 3
     assert other_runnable(table, [10, 20]) == 1
     assert os.getpid() in proc_table()
+
+
+def test_niced_runnable_processes_count_by_their_cfs_weight() -> None:
+    assert cfs_weight(0) == 1.0
+    assert cfs_weight(10) == pytest.approx(110 / 1024, rel=0.02)  # the kernel's weight table
+    assert cfs_weight(19) == pytest.approx(15 / 1024, rel=0.05)
+    table = {1: (0, 0.0, 0.0), 30: (1, 1.0, cfs_weight(10)), 31: (1, 1.0, 1.0)}
+    assert other_runnable(table, []) == pytest.approx(1.107, abs=0.001)
+
+
+def test_the_process_table_reads_this_process_nice_level() -> None:
+    script = "import time\nend = time.time() + 5\nwhile time.time() < end: pass"
+    child = subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            weight = proc_table().get(child.pid, (0, 0.0, 0.0))[2]
+            if weight:
+                break
+            time.sleep(0.05)
+        assert weight == pytest.approx(cfs_weight(10))
+    finally:
+        child.kill()
+        child.wait()
