@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import secrets
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +26,8 @@ import httpx
 
 PER_ACCOUNT_RPS = 1.2  # 72 a minute: under the 100/min limit with room for a login
 UPSTREAM_HEADER = "X-Upstream"
+# The route sequence is random but the same every run (a rehearsal repeats itself).
+ROUTE_SEED = 7
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,14 @@ def routes_for(service: str) -> list[TrafficRoute]:
             )
         ]
     raise ValueError(f"no traffic route for service {service!r}")
+
+
+def route_order(routes: Sequence[TrafficRoute], seed: int = ROUTE_SEED) -> Iterator[TrafficRoute]:
+    """The routes the users' requests take, one after another: at random, never in turn (see
+    `Traffic._send_steadily`)."""
+    pick = random.Random(seed)
+    while True:
+        yield pick.choice(routes)
 
 
 class _Replica(Protocol):
@@ -216,10 +227,15 @@ class Traffic:
 
     async def _send_steadily(self, users: list[_User]) -> None:
         """One request every 1/rate seconds on a fixed clock (a slow answer does not delay the
-        next), users and routes taken in turn."""
+        next), users taken in turn and routes at random.
+
+        Not routes in turn: nginx's weighted round robin is a fixed cycle too, and two routes
+        in turn against a cycle of even length send the new version one route only (at 10 %
+        and 50 % a faulty route could go unseen until 100 %)."""
         interval = 1.0 / self.rate_rps
         began = time.monotonic()
         pending: set[asyncio.Task[None]] = set()
+        order = route_order(self.routes)
         tick = 0
         while not self._stop.is_set():
             due = began + tick * interval
@@ -227,7 +243,7 @@ class Traffic:
             if delay > 0:
                 await asyncio.sleep(delay)
             user = users[tick % len(users)]
-            route = self.routes[tick % len(self.routes)]
+            route = next(order)
             task = asyncio.create_task(self._one(user, route))
             pending.add(task)
             task.add_done_callback(pending.discard)
