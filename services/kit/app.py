@@ -36,6 +36,7 @@ def token_codec(settings: ServiceSettings) -> TokenCodec:
         access_ttl_s=settings.access_token_ttl_s,
         refresh_ttl_s=settings.refresh_token_ttl_s,
         audience=settings.service_name,
+        remembered=settings.verified_tokens_remembered,
     )
 
 

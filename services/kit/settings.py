@@ -60,6 +60,9 @@ class ServiceSettings(BaseSettings):
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     access_token_ttl_s: int = Field(900, ge=30)
     refresh_token_ttl_s: int = Field(7 * 24 * 3600, ge=60)
+    # Accepted access tokens a replica remembers so a repeated token is not decoded again
+    # (about 1 KB each; 0 decodes every request).
+    verified_tokens_remembered: int = Field(4096, ge=0)
 
     l1_max_entries: int | None = Field(None, ge=1)
     l1_ttl_s: int = Field(300, ge=1)  # SPEC.md: L1 TTL 5 min

@@ -100,3 +100,45 @@ def test_role_ranks() -> None:
     user = Principal("u", Role.USER, 0, "j", 0)
     assert admin.has_role(Role.POWER_USER) and admin.has_role(Role.USER)
     assert not user.has_role(Role.POWER_USER)
+
+
+def test_an_accepted_access_token_is_remembered_until_it_expires() -> None:
+    codec = TokenCodec(keys=SigningKeys(SECRET), access_ttl_s=1)
+    token = codec.issue("u1", Role.USER, 0)  # exp = the next whole second
+    first = codec.verify(token)
+    assert codec.verify(token) is first  # looked up, not decoded again
+    # One character changed is another token: decoded, and its signature fails.
+    tampered = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    with pytest.raises(Unauthorized, match="invalid token"):
+        codec.verify(tampered)
+    time.sleep(max(0.0, first.expires_at - time.time()) + 0.01)
+    with pytest.raises(Unauthorized, match="expired"):
+        codec.verify(token)  # the remembered token expires with the token
+
+
+def test_refused_and_refresh_tokens_are_never_remembered() -> None:
+    codec = TokenCodec(keys=SigningKeys(SECRET), access_ttl_s=60, audience="trip")
+    refresh = codec.issue("u1", Role.USER, 0, "refresh")
+    assert codec.verify(refresh, "refresh").user_id == "u1"
+    with pytest.raises(Unauthorized, match="access"):
+        codec.verify(refresh)  # a refresh token is decoded (and refused) every time
+    with pytest.raises(Unauthorized, match="not meant for this service"):
+        codec.verify(service_token(codec, "ai"))
+    with pytest.raises(Unauthorized, match="not meant for this service"):
+        codec.verify(service_token(codec, "ai"))
+    # Another codec (another service, or new keys after a restart) remembers nothing.
+    other = TokenCodec(keys=SigningKeys("o" * 40), access_ttl_s=60)
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        other.verify(codec.issue("u1", Role.USER, 0))
+
+
+def test_the_remembered_tokens_are_bounded() -> None:
+    codec = TokenCodec(keys=SigningKeys(SECRET), access_ttl_s=60, remembered=3)
+    tokens = [codec.issue(f"u{i}", Role.USER, 0) for i in range(5)]
+    principals = [codec.verify(t) for t in tokens]
+    assert codec.verify(tokens[-1]) is principals[-1]
+    assert codec.verify(tokens[0]) is not principals[0]  # the oldest was let go: decoded again
+    assert codec.verify(tokens[0]) == principals[0]
+    never = TokenCodec(keys=SigningKeys(SECRET), access_ttl_s=60, remembered=0)
+    token = never.issue("u1", Role.USER, 0)
+    assert never.verify(token) is not never.verify(token)  # 0: decoded every time
