@@ -31,6 +31,12 @@ BASELINE_REPLICAS = 2  # one per core, each one uvicorn worker like a service re
 IDLE_SETTLE_S = 3.0
 IDLE_WINDOW_S = 3.0
 IDLE_WINDOWS = 3
+# Before each case the deployment must be back near idle: work a case leaves queued (a trip
+# creation run's events, relayed and consumed for seconds after its last request) would
+# otherwise be charged to the next case and take its cores.
+SETTLE_WINDOW_S = 1.0
+SETTLE_MAX_S = 30.0
+SETTLE_MARGIN_CORES = 0.05
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -105,6 +111,7 @@ def measure(
     """One zero-wait locust run with the CPU of every process class metered: the deployment's
     through the usage meter, `roots` (the baseline's processes) directly, locust once reaped."""
     run_folder = new_run_dir(key, folder)
+    settled = settle(deployment, idle, run_folder) if deployment is not None and idle else None
     console.print(f"[bold]{title}[/]: {opts.users} users, {opts.duration_s:g} s …")
     meter = (
         UsageMeter(deployment.platform, deployment.endpoints, run_folder / SAMPLES_FILE).start()
@@ -155,6 +162,15 @@ def measure(
         per_route=_per_route(results),
     )
     _notes(figures, results, opts)
+    if settled is not None and settled.busy_cores is None and settled.waited_s >= 2:
+        figures.notes.append(
+            f"waited {settled.waited_s:.0f} s for the previous case's queued work to finish"
+        )
+    if settled is not None and settled.busy_cores is not None:
+        figures.notes.append(
+            f"the deployment was still busy after {SETTLE_MAX_S:g} s ({settled.busy_cores:.2f} "
+            f"cores above idle): the previous case's queued work counts in this one"
+        )
     if spy is not None:
         summary = spy.finish()
         figures.profile = {"error": summary} if isinstance(summary, str) else _profile_dict(summary)
@@ -212,6 +228,36 @@ def measure_idle(deployment: BenchDeployment, folder: Path) -> dict[str, float]:
         per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()}
         windows.append(idle_rates(per_process, time.monotonic() - started))
     return median_rates(windows)
+
+
+@dataclass(frozen=True)
+class Settled:
+    waited_s: float
+    busy_cores: float | None  # above idle when it never settled; None when it did
+
+
+def settle(deployment: BenchDeployment, idle: dict[str, float], folder: Path) -> Settled:
+    """Wait, one window at a time and for at most `SETTLE_MAX_S`, until the deployment burns no
+    more than its idle CPU plus `SETTLE_MARGIN_CORES`."""
+    quiet = sum(idle.values()) + SETTLE_MARGIN_CORES
+    began = time.monotonic()
+    busy = 0.0
+    while time.monotonic() - began < SETTLE_MAX_S:
+        meter = UsageMeter(
+            deployment.platform, deployment.endpoints, folder / "settle-samples.jsonl"
+        )
+        started = time.monotonic()
+        meter.start()
+        time.sleep(SETTLE_WINDOW_S)
+        usage = meter.stop()
+        rate = sum(u.cpu_seconds for u in usage.resource_usage.values()) / max(
+            time.monotonic() - started, 1e-9
+        )
+        if rate <= quiet:
+            return Settled(time.monotonic() - began, None)
+        busy = rate - quiet + SETTLE_MARGIN_CORES
+    console.print(f"  [yellow]still {busy:.2f} cores above idle after {SETTLE_MAX_S:g} s[/]")
+    return Settled(time.monotonic() - began, busy)
 
 
 def median_rates(windows: list[dict[str, float]]) -> dict[str, float]:
