@@ -162,15 +162,7 @@ def measure(
         per_route=_per_route(results),
     )
     _notes(figures, results, opts)
-    if settled is not None and settled.busy_cores is None and settled.waited_s >= 2:
-        figures.notes.append(
-            f"waited {settled.waited_s:.0f} s for the previous case's queued work to finish"
-        )
-    if settled is not None and settled.busy_cores is not None:
-        figures.notes.append(
-            f"the deployment was still busy after {SETTLE_MAX_S:g} s ({settled.busy_cores:.2f} "
-            f"cores above idle): the previous case's queued work counts in this one"
-        )
+    figures.notes += settled.notes() if settled is not None else []
     if spy is not None:
         summary = spy.finish()
         figures.profile = {"error": summary} if isinstance(summary, str) else _profile_dict(summary)
@@ -234,6 +226,16 @@ def measure_idle(deployment: BenchDeployment, folder: Path) -> dict[str, float]:
 class Settled:
     waited_s: float
     busy_cores: float | None  # above idle when it never settled; None when it did
+
+    def notes(self) -> list[str]:
+        if self.busy_cores is not None:
+            return [
+                f"the deployment was still busy after {SETTLE_MAX_S:g} s ({self.busy_cores:.2f} "
+                "cores above idle): the previous case's queued work counts in this one"
+            ]
+        if self.waited_s >= 2:
+            return [f"waited {self.waited_s:.0f} s for the previous case's queued work to finish"]
+        return []
 
 
 def settle(deployment: BenchDeployment, idle: dict[str, float], folder: Path) -> Settled:

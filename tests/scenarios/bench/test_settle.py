@@ -74,3 +74,11 @@ def test_a_deployment_that_stays_busy_is_reported_not_waited_for_forever(
     settled = _settle(monkeypatch, meter, tmp_path)
     assert settled.busy_cores == pytest.approx(0.45, abs=0.05)  # 0.5 less idle (0.05)
     assert settled.waited_s >= 0.3
+
+
+def test_what_the_case_says_about_the_wait() -> None:
+    assert measure.Settled(0.5, None).notes() == []
+    assert measure.Settled(12.2, None).notes() == [
+        "waited 12 s for the previous case's queued work to finish"
+    ]
+    assert "still busy after 30 s (0.45 cores above idle)" in measure.Settled(30.0, 0.45).notes()[0]
