@@ -4,9 +4,9 @@ One step cannot tell a replica's fixed cost from its cost per request: its CPU i
 U = R·u₀ + X·D (R replicas, X requests/s) with two unknowns. Two steps with the same replicas
 at different throughput solve it for every process (service replicas, nginx, PostgreSQL, Redis).
 The idle CPU measured with no load at all is the floor, and the fit is used only when the steps'
-throughputs differ enough to carry it. On this machine a loaded replica's fixed cost was 1.5–2.5×
-its idle CPU; charging that difference to the requests overstated both the CPU per request on the
-request path and how it grows with load.
+throughputs differ enough to carry it. In one run on this machine a loaded replica's fixed cost
+was 1.5–2.5× its idle CPU, and charging that difference to the requests overstated both the CPU
+per request on the request path and how it grows with load (in other runs it stayed near idle).
 """
 
 from __future__ import annotations
