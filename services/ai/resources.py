@@ -1,7 +1,9 @@
 """What ai-service holds besides the kit's resources, and the typed dependencies that reach it.
 
 Built once in the app's lifespan (services.ai.app) and kept on `app.state.ai_resources`.
-Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request.
+Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request; each reads
+`app.state` itself rather than depending on another dependency (each one FastAPI resolves costs
+about 15 µs a request).
 """
 
 from __future__ import annotations
@@ -40,16 +42,16 @@ async def get_ai_resources(request: Request) -> AIResources:
 AIResourcesDep = Annotated[AIResources, Depends(get_ai_resources)]
 
 
-async def get_repo(resources: AIResourcesDep) -> ScheduleRepository:
-    return resources.schedules
+async def get_repo(request: Request) -> ScheduleRepository:
+    return request.app.state.ai_resources.schedules
 
 
-async def get_generator(resources: AIResourcesDep) -> ScheduleGenerator:
-    return resources.generator
+async def get_generator(request: Request) -> ScheduleGenerator:
+    return request.app.state.ai_resources.generator
 
 
-async def get_settings(resources: AIResourcesDep) -> AISettings:
-    return resources.settings
+async def get_settings(request: Request) -> AISettings:
+    return request.app.state.ai_resources.settings
 
 
 RepoDep = Annotated[ScheduleRepository, Depends(get_repo)]

@@ -72,10 +72,12 @@ def create_service_app(
     app.state.health_checks = {}
     install_error_handlers(app)
     document_problems(app)
-    app.include_router(health.router)
-    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
+    # The API's routes first: a request is matched against the routes in order, and probes and
+    # scrapes are a few a second where API calls are hundreds.
     for router in routers:
         app.include_router(router)
+    app.include_router(health.router)
+    app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     install_fault(app)  # rehearsal only (TRIPGEN_FAULT); inside the metrics middleware
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app

@@ -57,6 +57,22 @@ class ServiceMetrics:
             "cache_hit_ratio", "Cache hits / lookups since start", registry=self.registry
         )
         self._collectors: list[Callable[[], None]] = []
+        # Label lookups take a lock and build a key each time: each (route, method, status)'s
+        # children are looked up once. Bounded: routes are templates, statuses a few dozen.
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency under its route template."""
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def gauge(self, name: str, doc: str) -> Gauge:
         """A service-specific gauge (e.g. queue_length, active_connections, search_requests)."""

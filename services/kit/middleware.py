@@ -83,9 +83,7 @@ class ObservabilityMiddleware:
             name = getattr(route, "path", None) or "unmatched"
             if name not in _UNTRACKED:
                 elapsed = time.perf_counter() - started
-                method = scope["method"]
-                self.metrics.requests.labels(name, method, str(status)).inc()
-                self.metrics.latency.labels(name, method).observe(elapsed)
+                self.metrics.observe_request(name, scope["method"], status, elapsed)
 
 
 async def _answer_internal_error(send: Send, request_id: str) -> None:

@@ -14,18 +14,19 @@ import time
 from fastapi import Depends, Request
 from redis.exceptions import RedisError
 
-from services.kit.auth import Principal, TokenResult
+from services.kit.auth import Principal, token_result
 from services.kit.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 WINDOW_S = 60
 
 
-async def rate_limit(request: Request, token: TokenResult) -> None:
+async def rate_limit(request: Request) -> None:
     resources = request.app.state.resources
     limit = resources.settings.rate_limit_per_minute
     if limit <= 0:
         return
+    token = token_result(request)
     if isinstance(token, Principal) and token.is_service:
         return  # a service's own calls (e.g. the AI worker's place lookups) are not a user's
     if isinstance(token, Principal):

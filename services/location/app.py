@@ -23,7 +23,9 @@ def create_app(settings: LocationSettings | None = None) -> FastAPI:
         app.state.location_resources = LocationResources(
             settings=settings,
             places=PlaceRepository(resources.pool),
-            search_requests=search_requests,
+            nearby_searches=search_requests.labels("nearby"),
+            text_searches=search_requests.labels("text"),
+            cache=resources.cache,
         )
         yield
 

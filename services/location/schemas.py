@@ -23,6 +23,28 @@ PlaceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,127}$
 Tag = Annotated[Text, StringConstraints(min_length=1, max_length=50)]
 
 
+MAX_RADIUS_M = 50_000  # nearby searches reach at most 50 km
+
+
+class NearbyQuery(BaseModel):
+    """The nearby search's query parameters (`services.kit.query`: one validation, not five)."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lng: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    radius_m: int = Field(ge=1, le=MAX_RADIUS_M)
+    category: Category | None = None
+    limit: int = Field(20, ge=1, le=100)
+
+
+class SearchQuery(BaseModel):
+    """The text search's query parameters (`services.kit.query`)."""
+
+    q: Text | None = Field(None, min_length=1, max_length=100)
+    city: Text | None = Field(None, min_length=1, max_length=100)
+    category: Category | None = None
+    limit: int = Field(20, ge=1, le=100)
+
+
 class PlaceIn(BaseModel):
     """One place as the data file and the loader carry it (coordinates as lat/lng)."""
 

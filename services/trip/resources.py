@@ -1,7 +1,9 @@
 """What trip-service holds besides the kit's resources, and the typed dependencies that reach it.
 
 Built once in the app's lifespan (services.trip.app) and kept on `app.state.trip_resources`.
-Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request.
+Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request; each reads
+`app.state` itself rather than depending on another dependency (each one FastAPI resolves costs
+about 15 µs a request).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.kit.outbox import OutboxRelay
-from services.kit.resources import ResourcesDep
 from services.trip.locations import LocationClient
 from services.trip.repository import TripRepository
 from services.trip.settings import TripSettings
@@ -32,16 +33,17 @@ async def get_trip_resources(request: Request) -> TripResources:
 TripResourcesDep = Annotated[TripResources, Depends(get_trip_resources)]
 
 
-async def get_repo(resources: TripResourcesDep) -> TripRepository:
-    return resources.trips
+async def get_repo(request: Request) -> TripRepository:
+    return request.app.state.trip_resources.trips
 
 
-async def get_relay(resources: TripResourcesDep) -> OutboxRelay:
-    return resources.outbox
+async def get_relay(request: Request) -> OutboxRelay:
+    return request.app.state.trip_resources.outbox
 
 
-async def get_locations(shared: ResourcesDep, resources: TripResourcesDep) -> LocationClient:
-    settings = resources.settings
+async def get_locations(request: Request) -> LocationClient:
+    shared = request.app.state.resources
+    settings = request.app.state.trip_resources.settings
     return LocationClient(
         shared.http, settings.location_url, shared.cache, settings.cities_cache_version
     )

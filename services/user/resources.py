@@ -1,7 +1,9 @@
 """What user-service holds besides the kit's resources, and the typed dependencies that reach it.
 
 Built once in the app's lifespan (services.user.app) and kept on `app.state.user_resources`.
-Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request.
+Dependencies are `async def`: a plain `def` one would cost a thread-pool hop per request; each reads
+`app.state` itself rather than depending on another dependency (each one FastAPI resolves costs
+about 15 µs a request).
 """
 
 from __future__ import annotations
@@ -35,24 +37,24 @@ async def get_user_resources(request: Request) -> UserResources:
 UserResourcesDep = Annotated[UserResources, Depends(get_user_resources)]
 
 
-async def get_repo(resources: UserResourcesDep) -> UserRepository:
-    return resources.users
+async def get_repo(request: Request) -> UserRepository:
+    return request.app.state.user_resources.users
 
 
-async def get_passwords(resources: UserResourcesDep) -> Passwords:
-    return resources.passwords
+async def get_passwords(request: Request) -> Passwords:
+    return request.app.state.user_resources.passwords
 
 
-async def get_settings(resources: UserResourcesDep) -> UserSettings:
-    return resources.settings
+async def get_settings(request: Request) -> UserSettings:
+    return request.app.state.user_resources.settings
 
 
-async def get_refresh_tokens(resources: UserResourcesDep) -> RefreshTokens:
-    return resources.refresh_tokens
+async def get_refresh_tokens(request: Request) -> RefreshTokens:
+    return request.app.state.user_resources.refresh_tokens
 
 
-async def get_lockout(resources: UserResourcesDep) -> UnknownEmailLockout:
-    return resources.lockout
+async def get_lockout(request: Request) -> UnknownEmailLockout:
+    return request.app.state.user_resources.lockout
 
 
 async def get_sessions(request: Request) -> SessionVersions:

@@ -13,6 +13,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from pydantic import TypeAdapter
 
 from services.kit.auth import AdminUser, CurrentUser, Role, TokenCodec, require_service
 from services.kit.errors import (
@@ -54,6 +55,7 @@ internal_router = APIRouter(
 )
 _WRONG_CREDENTIALS = "email or password is incorrect"
 _SESSION_ENDED = "session ended; log in again"
+_PROFILE_JSON = TypeAdapter(UserPublic)
 # Token responses must not be stored by any cache between the client and us.
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -181,12 +183,14 @@ async def logout(principal: CurrentUser, repo: RepoDep, sessions: SessionsDep) -
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/me", summary="My profile and travel preferences")
-async def me(principal: CurrentUser, repo: RepoDep) -> UserPublic:
+@router.get("/me", response_model=UserPublic, summary="My profile and travel preferences")
+async def me(principal: CurrentUser, repo: RepoDep) -> Response:
     user = await repo.by_id(principal.user_id)
     if user is None:
         raise Unauthorized(_SESSION_ENDED)
-    return UserPublic.model_validate(user.public())
+    # Validated once and written as bytes: returned as a model, FastAPI validates it again.
+    body = _PROFILE_JSON.dump_json(UserPublic.model_validate(user.public()))
+    return Response(content=body, media_type="application/json")
 
 
 @router.patch("/me", summary="Change my name or travel preferences")

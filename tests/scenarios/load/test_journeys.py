@@ -28,7 +28,7 @@ from scenarios.load.locustfiles.settings import (
     parse_wait,
 )
 from services.kit.vocabulary import Category
-from services.location.routes import MAX_RADIUS_M
+from services.location.schemas import MAX_RADIUS_M
 from services.trip.schemas import TripCreate
 from services.user.schemas import UserRegister, UserUpdate
 from simulation.capacity.calibration import service_of
