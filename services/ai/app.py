@@ -109,6 +109,7 @@ def _build_ai_resources(
         interval_s=settings.outbox_relay_interval_s,
         batch_size=settings.outbox_batch_size,
         retention_s=settings.outbox_retention_s,
+        linger_s=settings.outbox_linger_s,
     )
     worker = ScheduleWorker(
         queue=queue,

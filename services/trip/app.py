@@ -33,6 +33,7 @@ def create_app(settings: TripSettings | None = None) -> FastAPI:
             interval_s=settings.outbox_relay_interval_s,
             batch_size=settings.outbox_batch_size,
             retention_s=settings.outbox_retention_s,
+            linger_s=settings.outbox_linger_s,
         )
         consumer = ScheduleEventConsumer(
             repo,

@@ -17,6 +17,9 @@ class TripSettings(ServiceSettings):
     # another replica committed or that failed to send while Redis was down.
     outbox_relay_interval_s: float = Field(1.0, gt=0)
     outbox_batch_size: int = Field(100, ge=1, le=1000)
+    # After a commit wakes the relay it waits this long, so concurrent commits share one pass
+    # (the delay an event gets; 0 = a pass per wake).
+    outbox_linger_s: float = Field(0.01, ge=0, le=1)
     # Sent rows are kept this long for inspection, then deleted by the relay.
     outbox_retention_s: int = Field(24 * 3600, ge=60)
     # Tasks consuming the `trip-sync` subscription of `trip-events` in each replica.

@@ -3,6 +3,7 @@ settles each kind of message (a recording queue, so every settlement can be chec
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -271,3 +272,48 @@ async def test_a_full_batch_says_more_may_be_waiting(trip_pool: Pool) -> None:
     while more:
         _, more = await outbox.relay_once()
     assert len([1 for q, *_ in queue.sent if q == entity]) == 3
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("linger_s", "passes_wanted"), [(0.3, range(1, 3)), (0.0, range(4, 7))])
+async def test_commits_close_together_share_a_pass_when_the_relay_lingers(
+    trip_pool: Pool, linger_s: float, passes_wanted: range
+) -> None:
+    repo = TripRepository(trip_pool)
+    entity = f"test-relay-{uuid.uuid4().hex[:8]}"
+    queue = RecordingQueue()
+    outbox = OutboxRelay(
+        repo.outbox,
+        cast(QueuePort, queue),
+        ServiceMetrics("trip"),
+        interval_s=30.0,  # only wakes move it
+        batch_size=100,
+        retention_s=60,
+        linger_s=linger_s,
+    )
+    passes: list[int] = []  # rows of ours each pass published
+    relay_once = outbox.relay_once
+
+    async def counted() -> tuple[int, bool]:
+        sent_before = len(mine(queue, entity))
+        result = await relay_once()
+        passes.append(len(mine(queue, entity)) - sent_before)
+        return result
+
+    outbox.relay_once = counted  # type: ignore[method-assign]
+    async with outbox.running():
+        await asyncio.sleep(0.2)  # the pass at start finds nothing of ours
+        for n in range(6):  # six requests' commits, 20 ms apart, each waking the relay
+            await _trip_with_messages(repo, f"{entity}-{n}", 1)
+            outbox.wake()
+            await asyncio.sleep(0.02)
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(mine(queue, entity)) < 6:
+            assert asyncio.get_running_loop().time() < deadline, "the relay did not publish"
+            await asyncio.sleep(0.02)
+    assert len([p for p in passes if p]) in passes_wanted, passes
+    assert mine(queue, entity) == [f"{entity}-{n}-0" for n in range(6)]  # in commit order
+
+
+def mine(queue: RecordingQueue, entity: str) -> list[str]:
+    return [mid for q, mid, _, _ in queue.sent if q.startswith(entity)]
