@@ -210,7 +210,9 @@ class TripRepository:
             messages, message_params = outbox_insert(outbox)
             insert = f"WITH created AS ({insert}), o AS ({messages}) SELECT * FROM created"
             params += message_params
-        async with self.pool.connection() as conn, conn.transaction():
+        # One statement on an autocommit connection is its own transaction: a BEGIN/COMMIT
+        # around it would add two round trips and change nothing.
+        async with self.pool.connection() as conn:
             row = await _one(await conn.execute(insert, params))
         return TripRecord.from_row(row)
 

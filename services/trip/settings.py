@@ -22,8 +22,10 @@ class TripSettings(ServiceSettings):
     outbox_linger_s: float = Field(0.01, ge=0, le=1)
     # Sent rows are kept this long for inspection, then deleted by the relay.
     outbox_retention_s: int = Field(24 * 3600, ge=60)
-    # Tasks consuming the `trip-sync` subscription of `trip-events` in each replica.
-    events_consumer_concurrency: int = Field(2, ge=0, le=32)
+    # Tasks consuming the `trip-sync` subscription of `trip-events` in each replica. Every new
+    # entry wakes every waiting task of every replica, and each then asks Redis for it: one task
+    # per replica halves that cost per trip event, and handles a batch of `events_receive_max`.
+    events_consumer_concurrency: int = Field(1, ge=0, le=32)
     events_receive_max: int = Field(10, ge=1, le=100)
     events_receive_wait_s: float = Field(1.0, gt=0)
     # Version part of the `static:cities:{version}` key: bump it to drop every cached city list.
