@@ -15,7 +15,13 @@ from psycopg import OperationalError
 from services.kit.db import open_pool
 from services.kit.metrics import ServiceMetrics
 from services.kit.outbox import OutboxMessage, OutboxRelay
-from services.kit.queue import QueuePort, QueueUnavailableError, ReceivedMessage
+from services.kit.queue import (
+    TRIP_SYNC_SUBJECTS,
+    QueuePort,
+    QueueUnavailableError,
+    ReceivedMessage,
+)
+from services.kit.trip_events import EventType
 from services.trip import events
 from services.trip.events import MalformedEvent, ScheduleEventConsumer, parse_schedule_event
 from services.trip.repository import Pool, TripRepository
@@ -118,6 +124,13 @@ def test_parse_reads_the_three_schedule_events() -> None:
     running = parse_schedule_event(event("schedule.running", sid, itinerary={"ignored": 1}))
     assert running is not None and running.status is ScheduleStatus.RUNNING
     assert running.itinerary is None
+
+
+def test_the_trip_sync_rule_takes_exactly_the_events_the_consumer_applies() -> None:
+    applied = {
+        t.value for t in EventType if parse_schedule_event(event(t.value, itinerary={})) is not None
+    }
+    assert applied == TRIP_SYNC_SUBJECTS
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from services.kit.queue.port import (
     NOTIFICATION_QUEUE,
     TRIP_EVENTS_SUBSCRIPTIONS,
     TRIP_EVENTS_TOPIC,
+    TRIP_SYNC_SUBJECTS,
     TRIP_SYNC_SUBSCRIPTION,
     EntityPath,
     MessageLockLostError,
@@ -30,6 +31,8 @@ from services.kit.queue.port import (
     QueuePort,
     QueueUnavailableError,
     ReceivedMessage,
+    Subscription,
+    Topics,
     dead_letter_queue_name,
 )
 from services.kit.queue.redis_streams import RedisStreamsQueue
@@ -48,6 +51,7 @@ __all__ = [
     "NOTIFICATION_QUEUE",
     "TRIP_EVENTS_SUBSCRIPTIONS",
     "TRIP_EVENTS_TOPIC",
+    "TRIP_SYNC_SUBJECTS",
     "TRIP_SYNC_SUBSCRIPTION",
     "EntityPath",
     "MessageLockLostError",
@@ -61,6 +65,8 @@ __all__ = [
     "RedisStreamsQueue",
     "ServiceBusConnection",
     "ServiceBusQueue",
+    "Subscription",
+    "Topics",
     "build_queue",
     "dead_letter_queue_name",
 ]

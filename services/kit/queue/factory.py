@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from pydantic import SecretStr
@@ -13,6 +12,7 @@ from services.kit.queue.port import (
     QueueConfigurationError,
     QueueOptions,
     QueuePort,
+    Topics,
 )
 from services.kit.queue.redis_streams import RedisStreamsQueue
 
@@ -35,7 +35,7 @@ def build_queue(
     redis: Redis | None = None,
     *,
     options: QueueOptions | None = None,
-    topics: Mapping[str, Collection[str]] = DEFAULT_TOPICS,
+    topics: Topics = DEFAULT_TOPICS,
 ) -> QueuePort:
     """The adapter for `settings.queue_backend`: "redis" (reusing `redis` when given, else a
     client of its own for `settings.redis_url`) or "servicebus" (from the connection string)."""

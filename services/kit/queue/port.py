@@ -13,8 +13,9 @@ Semantics every adapter keeps (DESIGN.md "Queue port"; SPEC.md "Service Bus enti
   in flight; sessions are independent of each other.
 - TTL: a message older than `message_ttl_s` is never delivered (it is discarded, as Service Bus
   does by default). Dead-lettered messages do not expire.
-- Topics fan out: `publish(topic, …)` reaches every subscription declared for the topic; each
-  subscription is received like a queue with `receive(topic, …, subscription=name)`.
+- Topics fan out: `publish(topic, …)` reaches every subscription declared for the topic whose
+  rule accepts the message's subject (the body's `type`; Service Bus `subject`); each subscription
+  holds its own copy and is received like a queue with `receive(topic, …, subscription=name)`.
 - Dead-letter queues use Service Bus paths: `<queue>/$deadletterqueue` and
   `<topic>/subscriptions/<subscription>/$deadletterqueue`; receive from them like from a queue.
 """
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import orjson
 
@@ -36,10 +37,38 @@ NOTIFICATION_QUEUE = "notification"
 TRIP_EVENTS_TOPIC = "trip-events"
 # trip-service's subscription: it feeds that service's schedule read model.
 TRIP_SYNC_SUBSCRIPTION = "trip-sync"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A topic subscription and its rule: the message subjects it receives (None = every one).
+
+    On Service Bus the rule is the subscription's filter (contracts.md "Queues"); the other
+    adapters apply it when a message is published.
+    """
+
+    name: str
+    subjects: frozenset[str] | None = None
+
+    def accepts(self, subject: str | None) -> bool:
+        return self.subjects is None or subject in self.subjects
+
+
+# The events trip-service's read model applies (services.trip.events): ai-service's outcomes of a
+# generation. trip.* and schedule.requested are trip-service's own writes; not receiving them
+# saves a receive and a settle per trip event (and, on Service Bus, billed operations).
+TRIP_SYNC_SUBJECTS = frozenset({"schedule.running", "schedule.ready", "schedule.failed"})
 # SPEC.md names audit, monitoring, analytics; declaring trip-sync here keeps its copies even
-# while trip-service is down (on Redis Streams a publish creates the groups it knows).
-TRIP_EVENTS_SUBSCRIPTIONS = ("audit", "monitoring", "analytics", TRIP_SYNC_SUBSCRIPTION)
-DEFAULT_TOPICS: Mapping[str, Collection[str]] = {TRIP_EVENTS_TOPIC: TRIP_EVENTS_SUBSCRIPTIONS}
+# while trip-service is down.
+TRIP_EVENTS_SUBSCRIPTIONS = (
+    Subscription("audit"),
+    Subscription("monitoring"),
+    Subscription("analytics"),
+    Subscription(TRIP_SYNC_SUBSCRIPTION, TRIP_SYNC_SUBJECTS),
+)
+# topic → its subscriptions (a plain name is a subscription without a rule)
+Topics: TypeAlias = Mapping[str, Collection[str | Subscription]]
+DEFAULT_TOPICS: Topics = {TRIP_EVENTS_TOPIC: TRIP_EVENTS_SUBSCRIPTIONS}
 
 DEAD_LETTER_SUFFIX = "/$deadletterqueue"
 SUBSCRIPTIONS_SEGMENT = "/subscriptions/"
@@ -191,11 +220,21 @@ class EntityPath:
         return path + DEAD_LETTER_SUFFIX if self.dead_letter else path
 
 
+def subject_of(body: Mapping[str, Any]) -> str | None:
+    """A message's subject: its body's `type` (an event's kind), which subscription rules test."""
+    value = body.get("type")
+    return value if isinstance(value, str) else None
+
+
 class Topology:
     """Which names are topics and which subscriptions each has: checked before any broker call."""
 
-    def __init__(self, topics: Mapping[str, Collection[str]]) -> None:
-        self.topics = {topic: tuple(subs) for topic, subs in topics.items()}
+    def __init__(self, topics: Topics) -> None:
+        self.rules = {
+            topic: tuple(s if isinstance(s, Subscription) else Subscription(s) for s in subs)
+            for topic, subs in topics.items()
+        }
+        self.topics = {topic: tuple(s.name for s in subs) for topic, subs in self.rules.items()}
 
     def sendable(self, queue: str) -> EntityPath:
         entity = EntityPath.parse(queue)
@@ -209,6 +248,12 @@ class Topology:
         if topic not in self.topics:
             raise QueueError(f"unknown topic {topic!r}; declared topics: {sorted(self.topics)}")
         return self.topics[topic]
+
+    def subscribers(self, topic: str, body: Mapping[str, Any]) -> tuple[str, ...]:
+        """The subscriptions of `topic` whose rule accepts `body`'s subject."""
+        self.subscriptions_of(topic)
+        subject = subject_of(body)
+        return tuple(s.name for s in self.rules[topic] if s.accepts(subject))
 
     def receivable(self, queue: str, subscription: str | None = None) -> EntityPath:
         entity = EntityPath.parse(queue, subscription)

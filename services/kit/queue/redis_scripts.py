@@ -21,12 +21,12 @@ local function fields_of(flat)
   return map
 end
 
-local function remove(stream, group, id, delete)
+local function remove(stream, group, id)
   redis.call('XACK', stream, group, id)
-  if delete then redis.call('XDEL', stream, id) end
+  redis.call('XDEL', stream, id)
 end
 
-local function move_to_dead_letter(stream, group, id, delete, dlq, reason, description, now)
+local function move_to_dead_letter(stream, group, id, dlq, reason, description, now)
   local entry = redis.call('XRANGE', stream, id, id)
   if #entry > 0 then
     local f = fields_of(entry[1][2])
@@ -38,21 +38,18 @@ local function move_to_dead_letter(stream, group, id, delete, dlq, reason, descr
     end
     redis.call('XADD', dlq, '*', unpack(copy))
   end
-  remove(stream, group, id, delete)
+  remove(stream, group, id)
 end
 """
 
-# KEYS[1] stream, KEYS[2] duplicate-detection key
+# KEYS[1] duplicate-detection key, KEYS[2..] the streams to append to (a queue, or the
+# subscriptions of a topic that accept the message; none is allowed)
 # ARGV[1] duplicate window ms (0 = off), [2] message id, [3] body, [4] session id or '',
-# [5] enqueued ms, [6] expires ms (0 = never), [7..] consumer groups that must exist first
+# [5] enqueued ms, [6] expires ms (0 = never), [7] the consumer group each stream must have
 SEND = """
 local window = tonumber(ARGV[1])
-if window > 0 and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', window) then
+if window > 0 and not redis.call('SET', KEYS[1], '1', 'NX', 'PX', window) then
   return false
-end
-for i = 7, #ARGV do
-  -- '0': a group created now still sees entries appended before it (BUSYGROUP if it exists).
-  redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[i], '0', 'MKSTREAM')
 end
 local entry = {'mid', ARGV[2], 'body', ARGV[3], 't', ARGV[5]}
 if ARGV[6] ~= '0' then
@@ -63,13 +60,20 @@ if ARGV[4] ~= '' then
   entry[#entry + 1] = 'sid'
   entry[#entry + 1] = ARGV[4]
 end
-return redis.call('XADD', KEYS[1], '*', unpack(entry))
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    -- Created with its group, so a message sent before the first receive is kept for it.
+    redis.call('XGROUP', 'CREATE', KEYS[i], ARGV[7], '0', 'MKSTREAM')
+  end
+  redis.call('XADD', KEYS[i], '*', unpack(entry))
+end
+return #KEYS - 1
 """
 
 # KEYS[1] stream, KEYS[2] dead-letter stream
 # ARGV[1] group, [2] consumer, [3] max messages, [4] lock ms, [5] max deliveries (0 = no limit),
-# [6] now ms (adapter clock, for TTL), [7] '1' = delete settled entries (queues, not topics),
-# [8] session lock key prefix ('' = no session ordering), [9] pending entries to scan at most
+# [6] now ms (adapter clock, for TTL), [7] session lock key prefix ('' = no session ordering),
+# [8] pending entries to scan at most
 # Returns {last entry id or '0-0', {{id, fields, delivery count}, ...}}
 RECEIVE = (
     _COMMON
@@ -80,9 +84,8 @@ local want = tonumber(ARGV[3])
 local lock_ms = tonumber(ARGV[4])
 local max_deliveries = tonumber(ARGV[5])
 local now = ARGV[6]
-local delete = ARGV[7] == '1'
-local lock_prefix = ARGV[8]
-local scan_limit = tonumber(ARGV[9])
+local lock_prefix = ARGV[7]
+local scan_limit = tonumber(ARGV[8])
 
 redis.pcall('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
 
@@ -103,11 +106,11 @@ local function offer(id, flat, deliveries)
   local f = fields_of(flat)
   local expires = tonumber(f['exp'] or '0')
   if expires > 0 and tonumber(now) >= expires then
-    remove(stream, group, id, delete)
+    remove(stream, group, id)
     return 'settled'
   end
   if max_deliveries > 0 and deliveries >= max_deliveries then
-    move_to_dead_letter(stream, group, id, delete, dlq, 'MaxDeliveryCountExceeded',
+    move_to_dead_letter(stream, group, id, dlq, 'MaxDeliveryCountExceeded',
       'lock expired on the last permitted delivery', now)
     return 'settled'
   end
@@ -164,8 +167,8 @@ return {last_id, out}
 
 # KEYS[1] stream, KEYS[2] dead-letter stream
 # ARGV[1] complete|abandon|dead_letter, [2] group, [3] consumer, [4] entry id,
-# [5] delivery count the receiver saw, [6] session lock key ('' = none), [7] '1' = delete,
-# [8] lock ms, [9] max deliveries (0 = no limit), [10] now ms, [11] reason, [12] description
+# [5] delivery count the receiver saw, [6] session lock key ('' = none), [7] lock ms,
+# [8] max deliveries (0 = no limit), [9] now ms, [10] reason, [11] description
 # Returns 'completed' | 'abandoned' | 'dead-lettered' | 'lost'
 SETTLE = (
     _COMMON
@@ -174,9 +177,8 @@ local stream, dlq = KEYS[1], KEYS[2]
 local op, group, consumer, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local seen = tonumber(ARGV[5])
 local lock_key = ARGV[6]
-local delete = ARGV[7] == '1'
-local max_deliveries = tonumber(ARGV[9])
-local now = ARGV[10]
+local max_deliveries = tonumber(ARGV[8])
+local now = ARGV[9]
 
 -- Still ours, and not redelivered since (redelivery bumps the count, even to the same consumer)?
 local mine = redis.call('XPENDING', stream, group, id, id, 1, consumer)
@@ -184,79 +186,20 @@ if #mine == 0 or tonumber(mine[1][4]) ~= seen then return 'lost' end
 if lock_key ~= '' and redis.call('GET', lock_key) == id then redis.call('DEL', lock_key) end
 
 if op == 'complete' then
-  remove(stream, group, id, delete)
+  remove(stream, group, id)
   return 'completed'
 end
 if op == 'dead_letter' then
-  move_to_dead_letter(stream, group, id, delete, dlq, ARGV[11], ARGV[12], now)
+  move_to_dead_letter(stream, group, id, dlq, ARGV[10], ARGV[11], now)
   return 'dead-lettered'
 end
 if max_deliveries > 0 and seen >= max_deliveries then
-  move_to_dead_letter(stream, group, id, delete, dlq, 'MaxDeliveryCountExceeded',
+  move_to_dead_letter(stream, group, id, dlq, 'MaxDeliveryCountExceeded',
     'abandoned on the last permitted delivery', now)
   return 'dead-lettered'
 end
-redis.call('XCLAIM', stream, group, consumer, 0, id, 'IDLE', ARGV[8], 'RETRYCOUNT', seen, 'JUSTID')
+redis.call('XCLAIM', stream, group, consumer, 0, id, 'IDLE', ARGV[7], 'RETRYCOUNT', seen, 'JUSTID')
 return 'abandoned'
-"""
-)
-
-# KEYS[1] topic stream. Drops entries every subscription has settled (topics keep entries after
-# XACK because other subscriptions may still need them). Returns the number of entries removed.
-TRIM_TOPIC = (
-    _COMMON
-    + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local function split(id)
-  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
-  return ms, seq
-end
-local function before(a, b)
-  local am, as = split(a)
-  local bm, bs = split(b)
-  if tonumber(am) ~= tonumber(bm) then return tonumber(am) < tonumber(bm) end
-  return tonumber(as) < tonumber(bs)
-end
-local floor = nil
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local info = fields_of(g)
-  local keep
-  if tonumber(info['pending']) > 0 then
-    keep = redis.call('XPENDING', KEYS[1], info['name'])[2]
-  else
-    local ms, seq = split(info['last-delivered-id'])
-    keep = ms .. '-' .. string.format('%d', tonumber(seq) + 1)
-  end
-  if floor == nil or before(keep, floor) then floor = keep end
-end
-if floor == nil then return 0 end
-return redis.call('XTRIM', KEYS[1], 'MINID', floor)
-"""
-)
-
-# KEYS[1] topic stream; ARGV[1] group. Active messages of one subscription: pending + unread.
-SUBSCRIPTION_LENGTH = (
-    _COMMON
-    + """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
-  local info = fields_of(g)
-  if info['name'] == ARGV[1] then
-    local unread = info['lag']
-    if not unread then  -- Redis cannot tell after deletions: count what follows the group's id
-      unread = 0
-      local start = '(' .. info['last-delivered-id']
-      while true do
-        local batch = redis.call('XRANGE', KEYS[1], start, '+', 'COUNT', 1000)
-        unread = unread + #batch
-        if #batch < 1000 then break end
-        start = '(' .. batch[#batch][1]
-      end
-    end
-    return tonumber(info['pending']) + tonumber(unread)
-  end
-end
-return redis.call('XLEN', KEYS[1])  -- group not created yet: it will start from the first entry
 """
 )
 

@@ -1,8 +1,11 @@
 """The queue port on Redis Streams: the default broker of the `local` and `kind` platforms.
 
-A queue is a stream with one consumer group; a topic is one stream with a consumer group per
-subscription. Each operation is one Lua script (see `redis_scripts` for the state model), so many
-replicas can share a queue safely. Keys of one entity share a hash tag (`{name}`) and so a Redis
+A queue is a stream with one consumer group. A topic's subscription is a stream of its own, as a
+Service Bus subscription is a queue of its own: a publish appends a copy to each subscription
+whose rule accepts the message's subject, in one script, and a subscription that filters a
+message out never reads it. Settled entries are deleted from every stream. Each operation is one
+Lua script (see `redis_scripts` for the state model), so many replicas can share a queue safely.
+Keys of one entity (a topic's subscriptions too) share a hash tag (`{name}`) and so a Redis
 Cluster slot. Why not XAUTOCLAIM: it claims before we can look at a message's session and
 delivery count; XPENDING with IDLE lists the same expired entries and lets the script decide.
 
@@ -20,7 +23,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -40,13 +43,14 @@ from services.kit.queue.port import (
     QueueOptions,
     QueueUnavailableError,
     ReceivedMessage,
+    Topics,
     Topology,
     check_message_id,
     decode_body,
     encode_body,
 )
 
-QUEUE_GROUP = "workers"  # the one consumer group of a queue (a topic has one per subscription)
+QUEUE_GROUP = "workers"  # the one consumer group of every stream (queue or subscription)
 DEFAULT_KEY_PREFIX = "tripgen:queue:"
 
 
@@ -59,7 +63,6 @@ class _Stream:
     group: str
     dead_letter_key: str
     lock_prefix: str  # '' when session ordering does not apply
-    deletes_settled: bool  # queues delete settled entries; topics keep them for other groups
     max_deliveries: int  # 0 = no limit (dead-letter queues)
 
     @property
@@ -93,13 +96,12 @@ class RedisStreamsQueue:
         redis: aioredis.Redis,
         *,
         options: QueueOptions | None = None,
-        topics: Mapping[str, Collection[str]] = DEFAULT_TOPICS,
+        topics: Topics = DEFAULT_TOPICS,
         key_prefix: str = DEFAULT_KEY_PREFIX,
         consumer: str | None = None,
         poll_interval_s: float = 0.25,
         pending_scan_limit: int = 1000,
         owns_client: bool = False,
-        trim_interval_s: float = 0.5,
     ) -> None:
         self._redis = redis
         self._options = options or QueueOptions()
@@ -112,15 +114,8 @@ class RedisStreamsQueue:
         self._send = redis.register_script(redis_scripts.SEND)
         self._receive = redis.register_script(redis_scripts.RECEIVE)
         self._settle_script = redis.register_script(redis_scripts.SETTLE)
-        self._trim = redis.register_script(redis_scripts.TRIM_TOPIC)
-        self._subscription_length = redis.register_script(redis_scripts.SUBSCRIPTION_LENGTH)
         self._forget_consumer = redis.register_script(redis_scripts.FORGET_CONSUMER)
-        self._joined: set[tuple[str, str]] = set()  # (stream, group) this consumer read from
-        # A topic's settled entries are trimmed at most this often per stream (and when a
-        # receive finds nothing), not after every settle: the trim script scans every
-        # subscription's pending list, one more round trip per message for each subscription.
-        self._trim_interval_s = trim_interval_s
-        self._trimmed_at: dict[str, float] = {}
+        self._joined: set[str] = set()  # streams this consumer read from
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStreamsQueue:
@@ -138,11 +133,13 @@ class RedisStreamsQueue:
         session_id: str | None = None,
     ) -> None:
         entity = self._topology.sendable(queue)
-        await self._append(entity, body, message_id, session_id, groups=(QUEUE_GROUP,))
+        await self._append(entity, body, message_id, session_id, [self._stream(entity).key])
 
     async def publish(self, topic: str, body: Mapping[str, Any], *, message_id: str) -> None:
-        subscriptions = self._topology.subscriptions_of(topic)
-        await self._append(EntityPath(topic), body, message_id, None, groups=subscriptions)
+        subscribers = self._topology.subscribers(topic, body)
+        streams = [self._stream(EntityPath(topic, name)).key for name in subscribers]
+        # No subscriber: still one call, so the id counts for duplicate detection as on Service Bus.
+        await self._append(EntityPath(topic), body, message_id, None, streams)
 
     async def _append(
         self,
@@ -150,16 +147,15 @@ class RedisStreamsQueue:
         body: Mapping[str, Any],
         message_id: str,
         session_id: str | None,
-        groups: Sequence[str],
+        streams: Sequence[str],
     ) -> None:
         check_message_id(message_id, session_id)
         payload = encode_body(str(entity), body)
         now_ms = self._now_ms()
         ttl_ms = int(self._options.message_ttl_s * 1000)
-        key = self._key(entity.name)
         async with self._translate_errors(entity):
             await self._send(
-                keys=[key, f"{key}:dup:{message_id}"],
+                keys=[f"{self._key(entity.name)}:dup:{message_id}", *streams],
                 args=[
                     int(self._options.duplicate_window_s * 1000),
                     message_id,
@@ -167,7 +163,7 @@ class RedisStreamsQueue:
                     session_id or "",
                     now_ms,
                     now_ms + ttl_ms if ttl_ms else 0,
-                    *groups,
+                    QUEUE_GROUP,
                 ],
             )
 
@@ -184,7 +180,7 @@ class RedisStreamsQueue:
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
         stream = self._stream(self._topology.receivable(queue, subscription))
-        self._joined.add((stream.key, stream.group))
+        self._joined.add(stream.key)
         deadline = time.monotonic() + max(0.0, wait_s)
         while True:
             async with self._translate_errors(stream.entity):
@@ -197,7 +193,6 @@ class RedisStreamsQueue:
                         self._lock_ms(),
                         stream.max_deliveries,
                         self._now_ms(),
-                        int(stream.deletes_settled),
                         stream.lock_prefix,
                         self._scan_limit,
                     ],
@@ -205,9 +200,6 @@ class RedisStreamsQueue:
             messages = [m for row in rows if (m := await self._message(stream, row)) is not None]
             if messages:
                 return messages
-            if not stream.deletes_settled and stream.key in self._trimmed_at:
-                async with self._translate_errors(stream.entity):
-                    await self._trim_due(stream)  # idle: what was settled since the last trim
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
@@ -293,7 +285,6 @@ class RedisStreamsQueue:
                         handle.entry_id,
                         handle.delivery_count,
                         lock_key if stream.lock_prefix else "",
-                        int(stream.deletes_settled),
                         self._lock_ms(),
                         stream.max_deliveries,
                         self._now_ms(),
@@ -302,29 +293,18 @@ class RedisStreamsQueue:
                     ],
                 )
             )
-            if outcome == "lost":
-                raise MessageLockLostError(
-                    f"cannot {op.replace('_', '-')} message {message_id} of {stream.entity}: its "
-                    "lock expired and it was redelivered, or it was already settled"
-                )
-            if not stream.deletes_settled and op != "abandon":
-                await self._trim_due(stream)
-
-    async def _trim_due(self, stream: _Stream, *, force: bool = False) -> None:
-        """Drop the topic entries every subscription has settled, if the interval has passed."""
-        now = time.monotonic()
-        if force or now - self._trimmed_at.get(stream.key, 0.0) >= self._trim_interval_s:
-            self._trimmed_at[stream.key] = now
-            await self._trim(keys=[stream.key])
+        if outcome == "lost":
+            raise MessageLockLostError(
+                f"cannot {op.replace('_', '-')} message {message_id} of {stream.entity}: its "
+                "lock expired and it was redelivered, or it was already settled"
+            )
 
     # ------------------------------------------------------------------ metrics
 
     async def queue_length(self, queue: str, *, subscription: str | None = None) -> int:
         stream = self._stream(self._topology.receivable(queue, subscription))
         async with self._translate_errors(stream.entity):
-            if stream.deletes_settled:
-                return int(await self._redis.xlen(stream.key))
-            return int(await self._subscription_length(keys=[stream.key], args=[stream.group]))
+            return int(await self._redis.xlen(stream.key))
 
     async def dead_letter_count(self, queue: str, *, subscription: str | None = None) -> int:
         entity = self._topology.receivable(queue, subscription)
@@ -333,9 +313,9 @@ class RedisStreamsQueue:
             return int(await self._redis.xlen(dead_letters.key))
 
     async def close(self) -> None:
-        for key, group in self._joined:
+        for key in self._joined:
             with contextlib.suppress(RedisError):
-                await self._forget_consumer(keys=[key], args=[group, self.consumer])
+                await self._forget_consumer(keys=[key], args=[QUEUE_GROUP, self.consumer])
         self._joined.clear()
         if self._owns_client:
             await self._redis.aclose()
@@ -349,13 +329,13 @@ class RedisStreamsQueue:
         base = self._key(entity.name)
         if entity.dead_letter:
             key = f"{base}:dlq" + (f":{entity.subscription}" if entity.subscription else "")
-            return _Stream(entity, key, QUEUE_GROUP, key, "", True, 0)
+            return _Stream(entity, key, QUEUE_GROUP, key, "", 0)
         limit = self._options.max_delivery_count
-        if entity.subscription is not None:
-            dead_letters = f"{base}:dlq:{entity.subscription}"
-            return _Stream(entity, base, entity.subscription, dead_letters, "", False, limit)
+        if entity.subscription is not None:  # no sessions on subscriptions
+            key = f"{base}:sub:{entity.subscription}"
+            return _Stream(entity, key, QUEUE_GROUP, f"{base}:dlq:{entity.subscription}", "", limit)
         lock_prefix = f"{base}:lock:{QUEUE_GROUP}:"
-        return _Stream(entity, base, QUEUE_GROUP, f"{base}:dlq", lock_prefix, True, limit)
+        return _Stream(entity, base, QUEUE_GROUP, f"{base}:dlq", lock_prefix, limit)
 
     def _now_ms(self) -> int:
         return int(self._options.clock() * 1000)

@@ -12,7 +12,7 @@ from typing import Any
 
 from azure.servicebus import ServiceBusMessage, ServiceBusReceivedMessage
 
-from services.kit.queue.port import EntityPath, ReceivedMessage, encode_body
+from services.kit.queue.port import EntityPath, ReceivedMessage, encode_body, subject_of
 
 
 def outgoing_message(
@@ -23,10 +23,12 @@ def outgoing_message(
     session_id: str | None,
     ttl_s: float,
 ) -> ServiceBusMessage:
+    # `subject` is what the subscription rules filter on (trip-sync: schedule outcomes only).
     return ServiceBusMessage(
         encode_body(str(entity), body),
         message_id=message_id,
         session_id=session_id,
+        subject=subject_of(body),
         content_type="application/json",
         time_to_live=timedelta(seconds=ttl_s) if ttl_s else None,
     )

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import time
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +23,7 @@ from services.kit.queue.port import (
     QueueError,
     QueueOptions,
     ReceivedMessage,
+    Topics,
     Topology,
     check_message_id,
     decode_body,
@@ -54,7 +55,7 @@ class _Handle:
 
 @dataclass
 class MemoryBroker:
-    topics: Mapping[str, Collection[str]] = field(default_factory=lambda: DEFAULT_TOPICS)
+    topics: Topics = field(default_factory=lambda: DEFAULT_TOPICS)
     entities: dict[EntityPath, list[_Entry]] = field(default_factory=dict)
     seen_ids: dict[tuple[str, str], float] = field(default_factory=dict)  # -> window end
     leases: itertools.count[int] = field(default_factory=itertools.count)
@@ -82,7 +83,7 @@ class InMemoryQueue:
         self._append(entity.name, [entity], body, message_id, session_id)
 
     async def publish(self, topic: str, body: Mapping[str, Any], *, message_id: str) -> None:
-        targets = [EntityPath(topic, sub) for sub in self.topology.subscriptions_of(topic)]
+        targets = [EntityPath(topic, sub) for sub in self.topology.subscribers(topic, body)]
         self._append(topic, targets, body, message_id, None)
 
     def _append(

@@ -19,6 +19,7 @@ from services.kit.queue import (
     ReceivedMessage,
     dead_letter_queue_name,
 )
+from services.kit.queue.port import TRIP_SYNC_SUBSCRIPTION
 from tests.kit.queue.fake_clock import FakeClock
 
 MakeQueue = Callable[..., QueuePort]  # the `make_queue` fixture: a new consumer per call
@@ -280,6 +281,19 @@ async def test_a_topic_fans_out_to_every_subscription(make_queue: MakeQueue) -> 
         "e1",
         "e2",
     ]
+
+
+async def test_a_subscription_rule_takes_only_its_subjects(make_queue: MakeQueue) -> None:
+    queue = make_queue()
+    for n, event_type in enumerate(("trip.created", "schedule.requested", "schedule.ready")):
+        await queue.publish(TOPIC, {"type": event_type}, message_id=f"e{n}")
+    await queue.publish(TOPIC, {"type": ["schedule.ready"]}, message_id="odd")  # no subject
+    assert await queue.queue_length(TOPIC, subscription="audit") == 4  # no rule: every message
+    assert await queue.queue_length(TOPIC, subscription=TRIP_SYNC_SUBSCRIPTION) == 1
+    [ready] = await queue.receive(TOPIC, 10, subscription=TRIP_SYNC_SUBSCRIPTION)
+    assert (ready.message_id, ready.body["type"]) == ("e2", "schedule.ready")
+    await queue.complete(ready)
+    assert await queue.queue_length(TOPIC, subscription=TRIP_SYNC_SUBSCRIPTION) == 0
 
 
 async def test_subscription_dead_letters_are_per_subscription(make_queue: MakeQueue) -> None:

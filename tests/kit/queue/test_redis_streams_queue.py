@@ -1,5 +1,5 @@
-"""What only the Redis Streams adapter has: its key layout, topic trimming, consumer clean-up,
-malformed entries, shared clients with socket timeouts, and a Redis that goes away and back."""
+"""What only the Redis Streams adapter has: its key layout (a stream per subscription), consumer
+clean-up, malformed entries, shared clients with socket timeouts, a Redis gone and back."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from services.kit.queue import (
     QueuePort,
     QueueUnavailableError,
     RedisStreamsQueue,
+    Subscription,
     dead_letter_queue_name,
 )
 from services.kit.queue.port import TRIP_EVENTS_SUBSCRIPTIONS
@@ -71,42 +72,37 @@ async def test_a_malformed_entry_is_dead_lettered(client: aioredis.Redis, prefix
     assert "malformed_body" in dead.body  # shown as it is; nowhere further to send it
 
 
-async def test_topic_entries_go_once_every_subscription_settled(
+async def test_each_subscription_is_a_stream_of_its_own_in_the_topic_slot(
     client: aioredis.Redis, prefix: str
 ) -> None:
-    queue = adapter(client, prefix, trim_interval_s=0)  # trim after every settle
-    stream = f"{prefix}{{trip-events}}"
-    for n in range(3):
-        await queue.publish("trip-events", {"n": n}, message_id=f"e{n}")
-    *others, last = TRIP_EVENTS_SUBSCRIPTIONS
-    for subscription in others:
-        for message in await queue.receive("trip-events", 10, subscription=subscription):
-            await queue.complete(message)
-    assert await client.xlen(stream) == 3  # the last subscription has not read them yet
-    [first, *rest] = await queue.receive("trip-events", 10, subscription=last)
-    await queue.complete(first)
-    assert await client.xlen(stream) == 2
-    for message in rest:
+    queue = adapter(client, prefix)
+    topic = f"{prefix}{{trip-events}}"
+    await queue.publish("trip-events", {"type": "trip.created"}, message_id="e1")
+    await queue.publish("trip-events", {"type": "schedule.ready"}, message_id="e2")
+    names = [s.name for s in TRIP_EVENTS_SUBSCRIPTIONS]
+    lengths = {name: await client.xlen(f"{topic}:sub:{name}") for name in names}
+    # trip-sync's rule takes schedule outcomes only; the others take every event
+    assert lengths == {"audit": 2, "monitoring": 2, "analytics": 2, "trip-sync": 1}
+    for message in await queue.receive("trip-events", 10, subscription="audit"):
         await queue.complete(message)
-    assert await client.xlen(stream) == 0
-    assert await queue.queue_length("trip-events", subscription=last) == 0
+    assert await client.xlen(f"{topic}:sub:audit") == 0  # settled entries are deleted
+    assert await client.xlen(f"{topic}:sub:monitoring") == 2  # its own copies are untouched
+    assert await queue.queue_length("trip-events", subscription="monitoring") == 2
 
 
-async def test_topic_trims_are_spaced_and_an_idle_receive_catches_up(
+async def test_a_message_no_subscription_accepts_still_counts_as_seen(
     client: aioredis.Redis, prefix: str
 ) -> None:
-    queue = adapter(client, prefix, trim_interval_s=60)
-    stream = f"{prefix}{{trip-events}}"
-    for n in range(3):
-        await queue.publish("trip-events", {"n": n}, message_id=f"e{n}")
-    for subscription in TRIP_EVENTS_SUBSCRIPTIONS:
-        for message in await queue.receive("trip-events", 10, subscription=subscription):
-            await queue.complete(message)
-    # Only the first settle trimmed (nothing was settled everywhere yet): the rest wait.
-    assert await client.xlen(stream) == 3
-    queue._trim_interval_s = 0  # the interval has passed
-    assert await queue.receive("trip-events", 10, subscription=TRIP_EVENTS_SUBSCRIPTIONS[0]) == []
-    assert await client.xlen(stream) == 0
+    queue = RedisStreamsQueue(
+        client,
+        key_prefix=prefix,
+        topics={"t": [Subscription("only-x", frozenset({"x"}))]},
+    )
+    await queue.publish("t", {"type": "y"}, message_id="m1")
+    await queue.publish("t", {"type": "x"}, message_id="m1")  # a duplicate within the window
+    assert await queue.receive("t", 10, subscription="only-x") == []
+    await queue.publish("t", {"type": "x"}, message_id="m2")
+    assert [m.message_id for m in await queue.receive("t", 10, subscription="only-x")] == ["m2"]
 
 
 async def test_close_forgets_an_idle_consumer(client: aioredis.Redis, prefix: str) -> None:

@@ -183,6 +183,18 @@ def test_outgoing_message_carries_id_session_json_and_ttl() -> None:
     assert orjson.loads(b"".join(message.body)) == {"trip_id": "t1", "days": 3}
 
 
+def test_an_event_carries_its_type_as_the_subject_subscription_rules_filter_on() -> None:
+    event = {"type": "schedule.ready", "schedule_id": "s1"}
+    message = outgoing_message(
+        EntityPath("trip-events"), event, message_id="e1", session_id=None, ttl_s=MESSAGE_TTL_S
+    )
+    assert message.subject == "schedule.ready"  # sys.Label in a subscription's SQL filter
+    untyped = outgoing_message(
+        EntityPath("q"), {"trip_id": "t1"}, message_id="m1", session_id=None, ttl_s=0
+    )
+    assert untyped.subject is None
+
+
 def test_received_message_mapping() -> None:
     enqueued = int(datetime(2026, 5, 1, 9, 30, tzinfo=UTC).timestamp() * 1000)
     wire = wire_message(
