@@ -6,8 +6,10 @@ import logging
 import select
 from typing import Any
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_dumps, set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,20 @@ async def open_pool(
         open=False,
         kwargs=kwargs,
         name=schema,
+        configure=use_orjson,
         # A restarted PostgreSQL leaves dead connections in the pool: check before handing out.
         check=check_idle_connection,
         reconnect_timeout=30.0,
     )
     await pool.open(wait=wait, timeout=timeout_s)
     return pool
+
+
+async def use_orjson(conn: DictConnection) -> None:
+    """json/jsonb values in and out through orjson, not the standard library: a few times
+    faster on itineraries, outbox bodies and opening hours (keys must be strings, as they are)."""
+    set_json_dumps(orjson.dumps, conn)
+    set_json_loads(orjson.loads, conn)
 
 
 async def check_idle_connection(conn: DictConnection) -> None:

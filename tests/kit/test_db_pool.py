@@ -1,5 +1,5 @@
 """The pool's checkout check on a real PostgreSQL: no round trip for a healthy idle connection,
-and a connection the server closed is replaced, not handed out."""
+a connection the server closed is replaced, not handed out; JSON through orjson."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 
 import psycopg
 import pytest
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from services.kit.db import check_idle_connection, open_pool
@@ -68,3 +69,17 @@ async def test_a_closed_connection_fails_the_check(postgres_dsn: str) -> None:
     await conn.close()
     with pytest.raises(ConnectionError, match="closed"):
         await check_idle_connection(conn)  # type: ignore[arg-type]
+
+
+async def test_json_goes_through_orjson_both_ways(postgres_dsn: str) -> None:
+    pool = await open_pool(postgres_dsn, schema="public", min_size=1, max_size=1, wait=True)
+    value = {"이름": "경복궁", "hours": {"mon": [["09:00", "18:00"]], "sun": None}, "n": 1.5}
+    try:
+        async with pool.connection() as conn:
+            row = await (await conn.execute("SELECT %s::jsonb AS v", (Jsonb(value),))).fetchone()
+            assert row is not None and row["v"] == value
+            # orjson, unlike the standard library, refuses non-string keys: proof of which one ran
+            with pytest.raises(TypeError):
+                await conn.execute("SELECT %s::jsonb", (Jsonb({1: "x"}),))
+    finally:
+        await pool.close()
