@@ -281,10 +281,13 @@ SERVICE_BUS = (
         tested_by=(
             f"{CONTRACT}test_a_topic_fans_out_to_every_subscription",
             f"{CONTRACT}test_subscription_dead_letters_are_per_subscription",
+            f"{CONTRACT}test_a_subscription_rule_takes_only_its_subjects",
             f"{SB}test_subscriptions_have_their_own_receivers",
+            f"{SB}test_an_event_carries_its_type_as_the_subject_subscription_rules_filter_on",
         ),
         note="named trip-events (Service Bus names take dashes), v2; a fourth subscription, "
-        "trip-sync, feeds trip-service's read model",
+        "trip-sync, feeds trip-service's read model and takes schedule outcomes only (a "
+        "subject rule)",
     ),
     SpecItem(
         id="sb-message-ttl",
