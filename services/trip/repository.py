@@ -46,6 +46,14 @@ _VISIBLE_TRIP = (
     " FROM trips t LEFT JOIN trip_members m ON m.trip_id = t.id AND m.user_id = %(user_id)s"
     " WHERE t.id = %(trip_id)s AND (t.owner_id = %(user_id)s OR m.user_id IS NOT NULL)"
 )
+# One schedule of a trip the caller sees: no row = the trip is not visible to them; a row of
+# nulls = visible, but it has no such schedule.
+_VISIBLE_SCHEDULE = (
+    f"SELECT {_SCHEDULE_COLUMNS} FROM trips t"
+    " LEFT JOIN trip_members m ON m.trip_id = t.id AND m.user_id = %(user_id)s"
+    " LEFT JOIN schedules s ON s.trip_id = t.id AND s.id = %(schedule_id)s"
+    " WHERE t.id = %(trip_id)s AND (t.owner_id = %(user_id)s OR m.user_id IS NOT NULL)"
+)
 # Status ranks: an event only moves a schedule forward, so re-deliveries and late arrivals of an
 # older event change nothing.
 _STATUS_RANK = "CASE s.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
@@ -358,14 +366,19 @@ class TripRepository:
             await add_outbox(conn, outbox_for(TripRecord.from_row(trip_row), schedule))
         return schedule
 
-    async def schedule(self, trip_id: str, schedule_id: str) -> ScheduleRecord | None:
+    async def visible_schedule(
+        self, trip_id: str, schedule_id: str, user_id: str
+    ) -> tuple[bool, ScheduleRecord | None]:
+        """(whether the caller sees the trip, the trip's schedule or None) in one round trip: the
+        status route is what clients poll while an itinerary is generated."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                f"SELECT {_SCHEDULE_COLUMNS} FROM schedules s WHERE s.id = %s AND s.trip_id = %s",
-                (schedule_id, trip_id),
-            )
+            cur = await conn.execute(_VISIBLE_SCHEDULE, {
+                "trip_id": trip_id, "schedule_id": schedule_id, "user_id": user_id,
+            })  # fmt: skip
             row = await cur.fetchone()
-        return ScheduleRecord.from_row(row) if row else None
+        if row is None:
+            return False, None
+        return True, ScheduleRecord.from_row(row) if row["id"] is not None else None
 
     async def schedules(
         self, trip_id: str, page: int, size: int

@@ -331,8 +331,9 @@ async def list_schedules(
 async def get_schedule(
     trip_id: UUID, schedule_id: UUID, caller: Caller, repo: RepoDep
 ) -> SchedulePublic:
-    access = await _visible(repo, trip_id, caller)
-    schedule = await repo.schedule(access.trip.id, str(schedule_id))
+    visible, schedule = await repo.visible_schedule(str(trip_id), str(schedule_id), caller)
+    if not visible:
+        raise NotFound(f"no trip {trip_id}")
     if schedule is None:
         raise NotFound(f"no schedule {schedule_id} for this trip")
     return SchedulePublic.model_validate(schedule.public())

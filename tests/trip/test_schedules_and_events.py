@@ -228,9 +228,24 @@ async def test_schedule_lookups_stay_within_the_trip(service: TripService) -> No
     second = await service.create_trip(auth)
     schedule_id = await request_schedule(service, first["id"], auth)
     other = f"/api/trips/{second['id']}/schedules/{schedule_id}"
-    assert (await service.client.get(other, headers=auth)).status_code == 404
+    answer = await service.client.get(other, headers=auth)
+    assert (answer.status_code, answer.json()["detail"]) == (
+        404,
+        f"no schedule {schedule_id} for this trip",
+    )
     unknown = f"/api/trips/{first['id']}/schedules/{uuid.uuid4()}"
     assert (await service.client.get(unknown, headers=auth)).status_code == 404
+    _, stranger = service.user()  # the schedule exists, the trip is not theirs: no trip at all
+    answer = await service.client.get(
+        f"/api/trips/{first['id']}/schedules/{schedule_id}", headers=stranger
+    )
+    assert (answer.status_code, answer.json()["detail"]) == (404, f"no trip {first['id']}")
+    viewer_id, viewer = service.user()
+    await service.share(first["id"], auth, viewer_id, "viewer")
+    answer = await service.client.get(
+        f"/api/trips/{first['id']}/schedules/{schedule_id}", headers=viewer
+    )
+    assert (answer.status_code, answer.json()["schedule_id"]) == (200, schedule_id)
     malformed = f"/api/trips/{first['id']}/schedules/nope"
     assert (await service.client.get(malformed, headers=auth)).status_code == 422
 
