@@ -263,10 +263,12 @@ class Traffic:
         try:
             try:
                 response = await user.client.get(path, headers=headers)
-            except httpx.RemoteProtocolError:
+            except (httpx.RemoteProtocolError, httpx.ReadError):
                 # An idle keep-alive connection closed by an nginx worker finishing at a reload
-                # before the request reached it: an idempotent request is sent again, as
-                # browsers and HTTP clients do (RFC 9110 § 9.2.2). Counted in the report.
+                # before the request reached it (seen as a close or, racing it, a reset): an
+                # idempotent request is sent again, as browsers and HTTP clients do (RFC 9110
+                # § 9.2.2). Only nginx holds this connection, and a replica that fails answers
+                # through it as a 502, so no replica's failure is hidden. Counted in the report.
                 retried = True
                 response = await user.client.get(path, headers=headers)
             status = response.status_code
