@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncConnection, AsyncCursor, OperationalError
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from services.kit.outbox import OutboxMessage, OutboxStore, add_outbox, outbox_insert
 from services.trip.schemas import MemberRole, ScheduleStatus, TripRole
@@ -58,6 +60,8 @@ _VISIBLE_SCHEDULE = (
 # older event change nothing.
 _STATUS_RANK = "CASE s.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
 _RANK = {ScheduleStatus.RUNNING: 1, ScheduleStatus.DONE: 2, ScheduleStatus.FAILED: 2}
+
+_OUTCOME_POLL_S = 0.25  # how often `stored_trip` asks again while no server answers
 
 Row = dict[str, Any]  # the kit's pool hands out connections with dict rows
 Connection = AsyncConnection[Row]
@@ -223,6 +227,23 @@ class TripRepository:
         async with self.pool.connection() as conn:
             row = await _one(await conn.execute(insert, params))
         return TripRecord.from_row(row)
+
+    async def stored_trip(self, trip_id: str, within_s: float) -> TripRecord | None:
+        """The trip if it is in the database, None if it is not; asked again until a server
+        answers or `within_s` passes (then the last error is raised: still unknown)."""
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                async with self.pool.connection(timeout=max(0.1, within_s)) as conn:
+                    cur = await conn.execute(
+                        f"SELECT {_TRIP_COLUMNS} FROM trips t WHERE t.id = %s", (trip_id,)
+                    )
+                    row = await cur.fetchone()
+                return TripRecord.from_row(row) if row else None
+            except (OperationalError, PoolTimeout):
+                if time.monotonic() + _OUTCOME_POLL_S >= deadline:
+                    raise
+                await asyncio.sleep(_OUTCOME_POLL_S)
 
     async def visible_trip(self, trip_id: str, user_id: str) -> TripAccess | None:
         """The trip and the caller's role, or None when it is not theirs or shared with them."""

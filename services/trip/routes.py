@@ -8,12 +8,14 @@ only the owner deletes it and manages members; viewers read.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from psycopg import OperationalError
 
 from services.kit.auth import current_user
 from services.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
@@ -39,6 +41,7 @@ from services.trip.schemas import (
 )
 from services.trip.users import require_user
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/trips", tags=["trips"], dependencies=[RateLimited])
 _EDITORS = (TripRole.OWNER, TripRole.EDITOR)
 
@@ -126,7 +129,18 @@ async def create_trip(
     fields: dict[str, Any] = {**body.model_dump(mode="json"), "destination_city": city}
     trip_id = str(uuid.uuid4())
     event = trip_event(EventType.TRIP_CREATED, trip_id, {"owner_id": caller, **fields})
-    trip = await repo.create_trip(trip_id, caller, fields, [event])
+    try:
+        trip = await repo.create_trip(trip_id, caller, fields, [event])
+    except OperationalError:
+        # The connection broke with the insert sent: it may have committed (a failover after the
+        # commit, before its answer). A 503 invites a retry, which must not store the trip twice:
+        # ask, under the id this request chose, whether it is there; 503 only when it is not.
+        settings = request.app.state.trip_resources.settings
+        stored = await repo.stored_trip(trip_id, settings.create_outcome_wait_s)
+        if stored is None:
+            raise
+        log.warning("trip %s was stored although its insert failed to answer", trip_id)
+        trip = stored
     relay.wake()
     response.headers["Location"] = f"{router.prefix}/{trip.id}"
     return _public(TripAccess(trip, TripRole.OWNER))

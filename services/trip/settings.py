@@ -28,5 +28,10 @@ class TripSettings(ServiceSettings):
     events_consumer_concurrency: int = Field(1, ge=0, le=32)
     events_receive_max: int = Field(10, ge=1, le=100)
     events_receive_wait_s: float = Field(1.0, gt=0)
+    # When the connection breaks with a trip's insert sent (a failover between the commit and
+    # its answer), how long a create waits for a primary to tell whether the trip was stored:
+    # answering 503 for a stored trip would invite a retry that stores it twice. Below the
+    # failover time plus the pool's reconnect, and well below a client's 10 s timeout.
+    create_outcome_wait_s: float = Field(7.0, ge=0, le=30)
     # Version part of the `static:cities:{version}` key: bump it to drop every cached city list.
     cities_cache_version: str = "v1"

@@ -1,5 +1,6 @@
-"""Outages: Redis stopped mid-test (the outbox delivers later), location-service down (503),
-and the replica's metrics (active_connections for the HPA, the relay's counters)."""
+"""Outages: Redis stopped mid-test (the outbox delivers later), location-service down (503), a
+connection breaking around a trip's insert (201 if the trip was stored, else 503), and the
+replica's metrics (active_connections for the HPA, the relay's counters)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 
+from services.kit.db import open_pool
 from services.kit.queue import TRIP_EVENTS_TOPIC, QueuePort
 from services.trip.repository import TripRepository
 from services.trip.settings import TripSettings
@@ -131,3 +135,59 @@ async def test_health_and_openapi(service: TripService) -> None:
         assert r.status_code == 200 and r.json()["status"] == "UP", path
     spec = (await service.client.get("/api/trips/openapi.json")).json()
     assert "/api/trips/{trip_id}/schedules/{schedule_id}" in spec["paths"]
+
+
+def _break_after_insert(
+    monkeypatch: pytest.MonkeyPatch, repo: TripRepository, *, committed: bool
+) -> None:
+    """The insert's connection breaks after (or before) the commit, as at a failover."""
+    original = repo.create_trip
+
+    async def create_trip(*args: object, **kwargs: object) -> object:
+        if committed:
+            await original(*args, **kwargs)  # type: ignore[arg-type]
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(repo, "create_trip", create_trip)
+
+
+async def trips_of(repo: TripRepository, owner_id: str) -> int:
+    async with repo.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) AS n FROM trips WHERE owner_id = %s", (owner_id,))
+        row = await cur.fetchone()
+    return int(row["n"]) if row else 0
+
+
+async def test_a_trip_stored_before_the_connection_broke_is_answered_201_once(
+    service: TripService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = service.app.state.trip_resources.trips
+    _break_after_insert(monkeypatch, repo, committed=True)
+    owner_id, auth = service.user()
+    r = await service.client.post("/api/trips", json=trip_payload(), headers=auth)
+    assert r.status_code == 201, r.text  # not a 503 inviting a second trip
+    assert r.json()["owner_id"] == owner_id
+    assert await trips_of(repo, owner_id) == 1
+
+
+async def test_a_trip_not_stored_is_503_with_retry_after(
+    service: TripService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = service.app.state.trip_resources.trips
+    _break_after_insert(monkeypatch, repo, committed=False)
+    owner_id, auth = service.user()
+    r = await service.client.post("/api/trips", json=trip_payload(), headers=auth)
+    assert (r.status_code, r.headers.get("retry-after")) == (503, "5")
+    assert await trips_of(repo, owner_id) == 0
+
+
+async def test_stored_trip_raises_when_no_server_answers_in_time() -> None:
+    # Nothing listens on port 9: the outcome stays unknown, which the caller answers as a 503.
+    pool = await open_pool(
+        "postgresql://tripgen@127.0.0.1:9/tripgen?connect_timeout=1", schema="trip_db", min_size=0
+    )
+    try:
+        with pytest.raises((OperationalError, PoolTimeout)):
+            await TripRepository(pool).stored_trip("00000000-0000-0000-0000-000000000000", 0.6)
+    finally:
+        await pool.close()
