@@ -234,7 +234,8 @@ class TripRepository:
         deadline = time.monotonic() + within_s
         while True:
             try:
-                async with self.pool.connection(timeout=max(0.1, within_s)) as conn:
+                remaining = max(0.1, deadline - time.monotonic())
+                async with self.pool.connection(timeout=remaining) as conn:
                     cur = await conn.execute(
                         f"SELECT {_TRIP_COLUMNS} FROM trips t WHERE t.id = %s", (trip_id,)
                     )
