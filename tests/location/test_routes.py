@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 
 from services.location.app import create_app
+from services.location.schemas import SearchResults
 from services.location.settings import LocationSettings
 from tests.location.conftest import get_anonymously, issue_token
 from tests.support import bearer, serving
@@ -232,6 +233,33 @@ async def test_search_within_a_city_and_category(
     r = await client.get("/api/locations/places/search", params={"q": "market", "city": "Busan"})
     assert r.json()["items"]
     assert all(p["city"] == "Busan" for p in r.json()["items"])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "palace"},
+        {"q": "시장", "city": "Seoul"},
+        {"q": "beach", "limit": 100},
+        {"city": "Jeju", "category": "nature", "limit": 100},
+        {"category": "food", "limit": 7},
+    ],
+)
+async def test_search_body_is_search_results_of_the_stored_places(
+    client: httpx.AsyncClient, params: dict[str, Any]
+) -> None:
+    # PostgreSQL writes the search's JSON: each place must read exactly as the model-built
+    # answer of GET /places/{id} has it, in the ranking's order.
+    r = await client.get("/api/locations/places/search", params=params)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/json"
+    results = SearchResults.model_validate_json(r.content)
+    assert results.items and results.count == len(results.items) == len(r.json()["items"])
+    for place in r.json()["items"]:
+        assert place == (await client.get(f"/api/locations/places/{place['id']}")).json()
+    if "q" not in params:  # no text to rank by: best rated first, then by id
+        order = [(-p.rating, p.id) for p in results.items]
+        assert order == sorted(order)
 
 
 async def test_search_treats_like_wildcards_as_text(client: httpx.AsyncClient) -> None:
