@@ -97,8 +97,9 @@ class PlaceRepository:
         """Places whose names (Korean or English) or tags match `text`, best match first, as a
         JSON array of `PlacePublic` objects rendered by PostgreSQL, and how many it holds.
 
-        A name matches when it contains the text (ILIKE) or is similar to it (trigram `%`, word
-        similarity `<%`, which forgives misspelt romanisations); a tag matches when equal.
+        A name matches when it contains the text (case-insensitively) or is similar to it
+        (trigram `%`, word similarity `<%`, which forgives misspelt romanisations); a tag
+        matches when equal.
         The server writes the JSON (one value to fetch instead of a row of 14 columns a place to
         parse, validate and encode again); the columns and their aliases are `PlacePublic`'s,
         and `ARRAY(subquery)` keeps the subquery's order.
@@ -108,9 +109,14 @@ class PlaceRepository:
         order = "rating DESC, id"
         if text is not None:
             params.update(text=text, like=f"%{escape_like(text)}%", tags=[text, text.lower()])
-            contains = "(name_ko ILIKE %(like)s OR name_en ILIKE %(like)s)"
+            # ILIKE as PostgreSQL runs it, on the stored lowered names: the pattern is lowered
+            # once (an InitPlan), by the server's own lower().
+            contains = (
+                "(name_ko_lower LIKE (SELECT lower(%(like)s))"
+                " OR name_en_lower LIKE (SELECT lower(%(like)s)))"
+            )
             # Similar names share a trigram with the text: the overlap (the text's trigrams
-            # once, as an InitPlan) passes few places on to the four similarity functions.
+            # once, too) passes few places on to the four similarity functions.
             conditions.append(
                 f"({contains} OR tags && %(tags)s"
                 " OR (name_trigrams && (SELECT show_trgm(%(text)s))"
@@ -118,7 +124,7 @@ class PlaceRepository:
                 " OR %(text)s <%% name_ko OR %(text)s <%% name_en)))"
             )
             order = (
-                "(CASE WHEN name_ko = %(text)s OR lower(name_en) = lower(%(text)s)"
+                "(CASE WHEN name_ko = %(text)s OR name_en_lower = (SELECT lower(%(text)s))"
                 " THEN 2 ELSE 0 END"
                 f" + CASE WHEN {contains} THEN 1 ELSE 0 END"
                 " + CASE WHEN tags && %(tags)s THEN 0.5 ELSE 0 END"

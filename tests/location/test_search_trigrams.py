@@ -1,5 +1,5 @@
-"""The stored name trigrams only skip work: text search matches exactly the places it would
-match by computing every similarity."""
+"""The stored name trigrams and lowered names only skip work: text search matches exactly the
+places it would match by computing every similarity and by ILIKE."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from scenarios.load.locustfiles.catalog import CITIES
+from services.location.repository import escape_like
 from tests.location.conftest import StoredPlace
 
 pytestmark = pytest.mark.integration
@@ -25,6 +26,14 @@ _SIMILAR_PREFILTERED = (
     " OR %(text)s <%% name_ko OR %(text)s <%% name_en)"
 )
 
+_CONTAINS_ILIKE = (
+    "SELECT id FROM location_db.places WHERE name_ko ILIKE %(like)s OR name_en ILIKE %(like)s"
+)
+_CONTAINS_LOWERED = (
+    "SELECT id FROM location_db.places WHERE name_ko_lower LIKE (SELECT lower(%(like)s))"
+    " OR name_en_lower LIKE (SELECT lower(%(like)s))"
+)
+
 
 def search_texts(places: list[dict[str, Any]]) -> list[str]:
     """The journeys' terms, whole and partial names in both languages, misspellings, and
@@ -33,7 +42,12 @@ def search_texts(places: list[dict[str, Any]]) -> list[str]:
     for place in places[::7]:
         texts |= {place["name_ko"], place["name_ko"][:2], place["name_en"], place["name_en"][:4]}
         texts.add(place["name_en"].lower().replace("o", "oo").replace("eo", "u"))
-    return sorted(texts | {"a", "궁", "N Seoul", "seoul tower", "gyeongbokgoong", "x1", "zzqx"})
+    odd = {"a", "궁", "N Seoul", "SEOUL TOWER", "gyeongbokgoong", "x1", "zzqx", "İstanbul", "ß"}
+    return sorted(texts | odd)
+
+
+async def _ids(conn: psycopg.AsyncConnection[Any], query: str, params: dict[str, str]) -> list[str]:
+    return sorted(row[0] for row in await (await conn.execute(query, params)).fetchall())
 
 
 async def test_prefilter_matches_exactly_what_every_similarity_matches(
@@ -44,13 +58,25 @@ async def test_prefilter_matches_exactly_what_every_similarity_matches(
     matched_any = 0
     async with await psycopg.AsyncConnection.connect(location_schema, autocommit=True) as conn:
         for text in texts:
-            every_row = await (await conn.execute(_SIMILAR_EVERY_ROW, {"text": text})).fetchall()
-            prefiltered = await (
-                await conn.execute(_SIMILAR_PREFILTERED, {"text": text})
-            ).fetchall()
-            assert sorted(prefiltered) == sorted(every_row), text
+            every_row = await _ids(conn, _SIMILAR_EVERY_ROW, {"text": text})
+            assert await _ids(conn, _SIMILAR_PREFILTERED, {"text": text}) == every_row, text
             matched_any += bool(every_row)
     assert matched_any > len(texts) // 2  # the comparison is not between two empty answers
+
+
+async def test_lowered_names_contain_exactly_what_ilike_finds(
+    stored_places: list[StoredPlace], location_schema: str, sample_places: list[dict[str, Any]]
+) -> None:
+    assert stored_places
+    texts = search_texts(sample_places)
+    matched_any = 0
+    async with await psycopg.AsyncConnection.connect(location_schema, autocommit=True) as conn:
+        for text in texts:
+            like = {"like": f"%{escape_like(text)}%"}
+            by_ilike = await _ids(conn, _CONTAINS_ILIKE, like)
+            assert await _ids(conn, _CONTAINS_LOWERED, like) == by_ilike, text
+            matched_any += bool(by_ilike)
+    assert matched_any > len(texts) // 3
 
 
 async def test_name_trigrams_follow_a_renamed_place(
