@@ -50,33 +50,36 @@ async def _ids(conn: psycopg.AsyncConnection[Any], query: str, params: dict[str,
     return sorted(row[0] for row in await (await conn.execute(query, params)).fetchall())
 
 
-async def test_prefilter_matches_exactly_what_every_similarity_matches(
-    stored_places: list[StoredPlace], location_schema: str, sample_places: list[dict[str, Any]]
+def _parameters(parameter: str, text: str) -> dict[str, str]:
+    return {"text": text} if parameter == "text" else {"like": f"%{escape_like(text)}%"}
+
+
+@pytest.mark.parametrize(
+    ("reference", "stand_in", "parameter"),
+    [
+        (_SIMILAR_EVERY_ROW, _SIMILAR_PREFILTERED, "text"),
+        (_CONTAINS_ILIKE, _CONTAINS_LOWERED, "like"),
+    ],
+    ids=["trigram prefilter", "lowered names"],
+)
+async def test_stand_in_matches_exactly_what_it_replaces(
+    stored_places: list[StoredPlace],
+    location_schema: str,
+    sample_places: list[dict[str, Any]],
+    reference: str,
+    stand_in: str,
+    parameter: str,
 ) -> None:
     assert stored_places
     texts = search_texts(sample_places)
     matched_any = 0
     async with await psycopg.AsyncConnection.connect(location_schema, autocommit=True) as conn:
         for text in texts:
-            every_row = await _ids(conn, _SIMILAR_EVERY_ROW, {"text": text})
-            assert await _ids(conn, _SIMILAR_PREFILTERED, {"text": text}) == every_row, text
-            matched_any += bool(every_row)
-    assert matched_any > len(texts) // 2  # the comparison is not between two empty answers
-
-
-async def test_lowered_names_contain_exactly_what_ilike_finds(
-    stored_places: list[StoredPlace], location_schema: str, sample_places: list[dict[str, Any]]
-) -> None:
-    assert stored_places
-    texts = search_texts(sample_places)
-    matched_any = 0
-    async with await psycopg.AsyncConnection.connect(location_schema, autocommit=True) as conn:
-        for text in texts:
-            like = {"like": f"%{escape_like(text)}%"}
-            by_ilike = await _ids(conn, _CONTAINS_ILIKE, like)
-            assert await _ids(conn, _CONTAINS_LOWERED, like) == by_ilike, text
-            matched_any += bool(by_ilike)
-    assert matched_any > len(texts) // 3
+            params = _parameters(parameter, text)
+            expected = await _ids(conn, reference, params)
+            assert await _ids(conn, stand_in, params) == expected, text
+            matched_any += bool(expected)
+    assert matched_any > len(texts) // 3  # the comparison is not between empty answers
 
 
 async def test_name_trigrams_follow_a_renamed_place(
