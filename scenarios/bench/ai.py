@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,10 @@ class AiBenchResult:
     concurrency: int
     generations: list[Generation]
     wall_s: float
+    # CPU-seconds per process class over the run, net of idle, and ms per generation: filled in
+    # by the benchmark (`scenarios.bench.measure.measure_ai`), empty when nothing was metered.
+    cpu_seconds_net_of_idle: dict[str, float] = field(default_factory=dict)
+    cpu_ms_per_generation: dict[str, float] = field(default_factory=dict)
 
     @property
     def failed(self) -> int:

@@ -4,8 +4,10 @@ What the capacity model needs from a route is what it costs in CPU, not how fast
 shared machine: CPU-seconds per class over the case ÷ the requests locust counted. Classes:
 nginx, each service (user, trip, ai, location), PostgreSQL (nodes and monitor), Redis (nodes
 and Sentinels), monitoring (Prometheus, exporters), the baseline's replicas, and locust itself
-(its reaped process tree, from `getrusage(RUSAGE_CHILDREN)`). `other` is the machine's busy CPU
-that none of them used: other work on a shared machine, which moves the latency figures.
+(its reaped process tree, from `getrusage(RUSAGE_CHILDREN)`); for a case the benchmark's own
+process drives (AI generation), that process as `client` (`getrusage(RUSAGE_SELF)`). `other` is
+the machine's busy CPU that none of them used: other work on a shared machine, which moves the
+latency figures.
 
 A deployment idles at a cost too (PostgreSQL's monitor and checkpointer, Sentinels, Prometheus
 scrapes): `idle_rates` measures each class's CPU-seconds per second with no load before the cases,
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 from rich.table import Table
 
-from scenarios.load.usage import MachineCpu, TreeCpu, children_cpu_s, cpu_by_class
+from scenarios.load.usage import MachineCpu, TreeCpu, children_cpu_s, cpu_by_class, self_cpu_s
 
 CLASS_ORDER = (
     "nginx",
@@ -39,8 +41,11 @@ CLASS_ORDER = (
     "monitoring",
     "baseline",
     "locust",
+    "client",
     "other",
 )
+# Classes that drive or surround the load rather than serve it: left out of the stack's total.
+NOT_THE_STACK = ("locust", "client", "other")
 
 
 @dataclass
@@ -50,13 +55,14 @@ class CaseCpu:
     trees: TreeCpu | None
     locust_before_s: float
     machine_before: MachineCpu
+    client_before_s: float | None = None  # set when this process itself drives the case
     started: float = field(default_factory=time.monotonic)
     span_s: float = 0.0
 
     @classmethod
-    def start(cls, roots: Sequence[tuple[str, str, int]] = ()) -> CaseCpu:
+    def start(cls, roots: Sequence[tuple[str, str, int]] = (), *, client: bool = False) -> CaseCpu:
         trees = TreeCpu(roots).start() if roots else None
-        return cls(trees, children_cpu_s(), MachineCpu.read())
+        return cls(trees, children_cpu_s(), MachineCpu.read(), self_cpu_s() if client else None)
 
     def stop(self, deployment_cpu_s: Mapping[str, float]) -> tuple[dict[str, float], MachineCpu]:
         """CPU-seconds per class: `deployment_cpu_s` (per process, from the usage meter) plus
@@ -66,6 +72,8 @@ class CaseCpu:
             per_process.update(self.trees.stop())
         classes = cpu_by_class(per_process)
         classes["locust"] = round(children_cpu_s() - self.locust_before_s, 3)
+        if self.client_before_s is not None:
+            classes["client"] = round(self_cpu_s() - self.client_before_s, 3)
         machine = MachineCpu.read()
         self.span_s = time.monotonic() - self.started
         busy = machine.busy_s - self.machine_before.busy_s
@@ -107,7 +115,7 @@ def cpu_table(title: str, rows: Sequence[tuple[str, int, Mapping[str, float]]]) 
         table.add_column(name, justify="right")
     table.add_column("stack total", justify="right")
     for case, requests, ms in rows:
-        total = sum(v for k, v in ms.items() if k not in ("other", "locust"))
+        total = sum(v for k, v in ms.items() if k not in NOT_THE_STACK)
         table.add_row(
             case,
             f"{requests:,}",
@@ -124,5 +132,6 @@ def print_cpu(
     console.print(
         "[dim]ms of CPU per request: /proc utime+stime of each class's process trees over the "
         "case, less the class's idle rate over the case's span; 'stack total' = every class "
-        "but locust and other (other = the machine's busy time no metered process used)[/]"
+        "but locust, client (the benchmark's own process driving a case) and other (the "
+        "machine's busy time no metered process used)[/]"
     )

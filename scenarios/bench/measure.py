@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from rich.console import Console
 
 from runs.folders import new_run_dir
 from runs.results import SAMPLES_FILE, LoadResults
+from scenarios.bench.ai import AiBenchResult, run_ai_bench
 from scenarios.bench.cases import Figures
 from scenarios.bench.cpu import CaseCpu, idle_rates, net_of_idle, per_request_ms
 from scenarios.bench.deployment import BenchDeployment, BenchError
@@ -200,6 +201,38 @@ def _profile_dict(summary: ProfileSummary) -> dict[str, Any]:
         "self": [(f.frame, round(f.share, 3)) for f in summary.self_time],
         "inclusive": [(f.frame, round(f.share, 3)) for f in summary.inclusive],
     }
+
+
+def measure_ai(
+    deployment: BenchDeployment,
+    accounts: list[dict[str, str]],
+    idle: dict[str, float],
+    folder: Path,
+    *,
+    concurrency: int,
+) -> AiBenchResult:
+    """AI generation end to end with the CPU of every process class metered, as `measure` does
+    for a locust case; the requesting client is this process (`client`), not locust."""
+    run_folder = new_run_dir("ai", folder)
+    settled = settle(deployment, idle, run_folder)
+    console.print(f"[bold]AI generation[/]: {concurrency} concurrent …")
+    for note in settled.notes():
+        console.print(f"  [yellow]{note}[/]")
+    meter = UsageMeter(deployment.platform, deployment.endpoints, run_folder / SAMPLES_FILE)
+    meter.start()
+    cpu = CaseCpu.start(client=True)
+    try:
+        result = run_ai_bench(deployment.endpoints.base_url, accounts, concurrency=concurrency)
+    finally:
+        usage = meter.stop()
+    per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()}
+    classes, _ = cpu.stop(per_process)
+    net = net_of_idle(classes, idle, cpu.span_s)
+    return replace(
+        result,
+        cpu_seconds_net_of_idle=net,
+        cpu_ms_per_generation=per_request_ms(net, len(result.generations)),
+    )
 
 
 def measure_idle(deployment: BenchDeployment, folder: Path) -> dict[str, float]:

@@ -43,7 +43,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from scenarios.bench.ai import AiBenchResult, run_ai_bench
+from scenarios.bench.ai import AiBenchResult
 from scenarios.bench.baseline import BaselineError, BaselineServer
 from scenarios.bench.burst import measure_login_burst
 from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Figures
@@ -55,7 +55,14 @@ from scenarios.bench.deployment import (
     ensure_deployment,
 )
 from scenarios.bench.fixture import FixtureError, build_fixture
-from scenarios.bench.measure import BASELINE_REPLICAS, REPO_ROOT, Options, measure, measure_idle
+from scenarios.bench.measure import (
+    BASELINE_REPLICAS,
+    REPO_ROOT,
+    Options,
+    measure,
+    measure_ai,
+    measure_idle,
+)
 from scenarios.bench.pyspy import find_py_spy
 from scenarios.bench.results import ModeRun, build_report
 from scenarios.bench.verdicts import baseline_rps, evaluate, print_bench
@@ -133,11 +140,18 @@ def _measure_all(
         )  # fmt: skip
     if _wanted(opts, "ai"):
         if "ai" in deployment.endpoints.services:
-            console.print(f"[bold]AI generation[/]: {AI_CONCURRENCY} concurrent …")
-            ai = run_ai_bench(base, fixture.accounts, concurrency=AI_CONCURRENCY)
+            ai = measure_ai(deployment, fixture.accounts, idle, folder, concurrency=AI_CONCURRENCY)
         else:
             ai_note = "ai-service is not deployed"
     return figures, ai, ai_note, idle
+
+
+def _ai_cpu_row(ai: AiBenchResult | None) -> list[tuple[str, int, dict[str, float]]]:
+    """The AI case's row of the CPU table: n = generations, ms per generation."""
+    if ai is None or not ai.cpu_ms_per_generation:
+        return []
+    title = f"AI generation e2e ×{ai.concurrency} (per generation)"
+    return [(title, len(ai.generations), ai.cpu_ms_per_generation)]
 
 
 def _run_mode(opts: Options, mode: str, folder: Path) -> ModeRun:
@@ -179,7 +193,8 @@ def run_bench(opts: Options) -> dict[str, Any]:
         print_cpu(
             out,
             f"CPU per request ({label})",
-            [(f.title, f.requests, f.cpu_ms_per_request) for f in run.figures],
+            [(f.title, f.requests, f.cpu_ms_per_request) for f in run.figures]
+            + _ai_cpu_row(run.ai),
         )
     out.print(str(report_path))
     return report

@@ -43,6 +43,8 @@ def ai_dict(ai: AiBenchResult | None, note: str) -> dict[str, Any]:
         "p99_ms": ai.percentile(0.99),
         "wall_s": ai.wall_s,
         "statuses": sorted({g.status for g in ai.generations}),
+        "cpu_seconds_net_of_idle": ai.cpu_seconds_net_of_idle,
+        "cpu_ms_per_generation": ai.cpu_ms_per_generation,
     }
 
 

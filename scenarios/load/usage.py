@@ -206,6 +206,12 @@ class TreeCpu:
         return {name: usage.cpu_seconds for name, usage in self.ledger.usage().items()}
 
 
+def self_cpu_s() -> float:
+    """CPU-seconds of this process so far, every thread included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def children_cpu_s() -> float:
     """CPU-seconds of this process's waited-for children and their descendants (a locust run,
     its worker processes included, once it has been reaped)."""

@@ -80,6 +80,20 @@ def test_case_cpu_adds_locust_and_the_rest_of_the_machine() -> None:
     assert [c.header for c in table.columns][:3] == ["case", "n", "trip"]
 
 
+def test_a_case_driven_from_this_process_counts_it_as_client_outside_the_stack() -> None:
+    cpu = CaseCpu.start(client=True)
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # this process burns 0.2 s, as the AI client does
+        pass
+    classes, _ = cpu.stop({"trip": 0.1})
+    assert classes["client"] >= 0.15 and "client" not in CaseCpu.start().stop({})[0]
+    table = cpu_table("t", [("AI generation", 1, per_request_ms(classes, 1))])
+    headers = [c.header for c in table.columns]
+    assert "client" in headers
+    row = [next(iter(c.cells)) for c in table.columns]
+    assert row[headers.index("stack total")] == "100.00"  # trip only: client is not the stack
+
+
 def test_flame_graph_boxes_are_as_wide_as_their_samples(tmp_path: Path) -> None:
     raw = "main (a.py:1);handle (b.py:2) 75\nmain (a.py:1);encode (c.py:3) 25\nnot a stack\n"
     stacks = parse_collapsed(raw)
