@@ -5,7 +5,8 @@ shared machine: CPU-seconds per class over the case ÷ the requests locust count
 nginx, each service (user, trip, ai, location), PostgreSQL (nodes and monitor), Redis (nodes
 and Sentinels), monitoring (Prometheus, exporters), the baseline's replicas, and locust itself
 (its reaped process tree, from `getrusage(RUSAGE_CHILDREN)`); for a case the benchmark's own
-process drives (AI generation), that process as `client` (`getrusage(RUSAGE_SELF)`). `other` is
+process drives (AI generation), that process as `client` (`getrusage(RUSAGE_SELF)`: its requests
+and the usage meter's sampling). `other` is
 the machine's busy CPU that none of them used: other work on a shared machine, which moves the
 latency figures.
 

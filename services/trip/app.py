@@ -15,6 +15,7 @@ from services.trip.events import ScheduleEventConsumer
 from services.trip.repository import TripRepository
 from services.trip.resources import TripResources
 from services.trip.routes import router
+from services.trip.schedule_watch import ScheduleWatch
 from services.trip.settings import TripSettings
 
 
@@ -43,8 +44,11 @@ def create_app(settings: TripSettings | None = None) -> FastAPI:
             receive_max=settings.events_receive_max,
             receive_wait_s=settings.events_receive_wait_s,
         )
-        app.state.trip_resources = TripResources(settings=settings, trips=repo, outbox=relay)
-        async with relay.running(), consumer.running():
+        watch = ScheduleWatch(settings.database_url)
+        app.state.trip_resources = TripResources(
+            settings=settings, trips=repo, outbox=relay, schedules=watch
+        )
+        async with relay.running(), consumer.running(), watch.running():
             yield
 
     app = create_service_app(
@@ -56,7 +60,6 @@ def create_app(settings: TripSettings | None = None) -> FastAPI:
         with_queue=True,
         extensions=[wire],
     )
-    app.add_middleware(
-        ActiveConnectionsMiddleware, gauge=active_connections_gauge(app.state.metrics)
-    )
+    app.state.active_connections = active_connections_gauge(app.state.metrics)
+    app.add_middleware(ActiveConnectionsMiddleware, gauge=app.state.active_connections)
     return app

@@ -2,13 +2,18 @@
 
 A dedicated gauge rather than the kit's `http_requests_in_flight`: it counts only API requests
 under /api/trips that this replica is serving at the moment, so probes and metric scrapes do not
-move the autoscaler. It is maintained by a pure-ASGI middleware (cheaper than a dependency, and it
-spans the whole request including sending the response).
+move the autoscaler, nor do long polls while they wait. It is maintained by a pure-ASGI
+middleware (cheaper than a dependency, and it spans the whole request including sending the
+response).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from prometheus_client import Gauge
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kit.metrics import ServiceMetrics
@@ -20,6 +25,21 @@ def active_connections_gauge(metrics: ServiceMetrics) -> Gauge:
     return metrics.gauge(
         "active_connections", "API requests this replica is serving now (trip HPA metric)"
     )
+
+
+@contextmanager
+def not_serving(request: Request) -> Iterator[None]:
+    """Leave the request out of the gauge while it only waits (a schedule's long poll): idle
+    waiters cost nothing and must not scale trip-service out."""
+    gauge: Gauge | None = getattr(request.app.state, "active_connections", None)
+    if gauge is None:
+        yield
+        return
+    gauge.dec()
+    try:
+        yield
+    finally:
+        gauge.inc()
 
 
 class ActiveConnectionsMiddleware:

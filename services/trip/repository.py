@@ -61,6 +61,8 @@ _VISIBLE_SCHEDULE = (
 _STATUS_RANK = "CASE s.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END"
 _RANK = {ScheduleStatus.RUNNING: 1, ScheduleStatus.DONE: 2, ScheduleStatus.FAILED: 2}
 
+# PostgreSQL channel on which a moved schedule's id is announced (services.trip.schedule_watch).
+SCHEDULE_CHANNEL = "trip_schedule_changed"
 _OUTCOME_POLL_S = 0.25  # how often `stored_trip` asks again while no server answers
 
 Row = dict[str, Any]  # the kit's pool hands out connections with dict rows
@@ -434,11 +436,13 @@ class TripRepository:
     ) -> bool:
         """Move a schedule forward to `status`; False when it is unknown or already past it."""
         async with self.pool.connection() as conn:
+            # The notification goes out at commit, only when the row moved (schedule_watch).
             cur = await conn.execute(
-                "UPDATE schedules AS s SET status = %(status)s,"
+                "WITH moved AS (UPDATE schedules AS s SET status = %(status)s,"
                 " itinerary = COALESCE(%(itinerary)s, s.itinerary),"
                 " error = %(error)s, updated_at = now()"
-                f" WHERE s.id = %(id)s AND {_STATUS_RANK} < %(rank)s",
+                f" WHERE s.id = %(id)s AND {_STATUS_RANK} < %(rank)s RETURNING s.id)"
+                f" SELECT pg_notify('{SCHEDULE_CHANNEL}', id::text) FROM moved",
                 {
                     "id": schedule_id,
                     "status": status.value,

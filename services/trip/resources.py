@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 from services.kit.outbox import OutboxRelay
 from services.trip.locations import LocationClient
 from services.trip.repository import TripRepository
+from services.trip.schedule_watch import ScheduleWatch
 from services.trip.settings import TripSettings
 
 
@@ -24,6 +25,7 @@ class TripResources:
     settings: TripSettings
     trips: TripRepository
     outbox: OutboxRelay
+    schedules: ScheduleWatch  # wakes long polls of a schedule's status
 
 
 async def get_trip_resources(request: Request) -> TripResources:

@@ -21,9 +21,10 @@ from services.kit.auth import current_user
 from services.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from services.kit.ratelimit import RateLimited
 from services.kit.trip_events import EventType, trip_event
+from services.trip.connections import not_serving
 from services.trip.locations import LocationClient
 from services.trip.messages import schedule_request, schedule_requested
-from services.trip.repository import TripAccess, TripRepository
+from services.trip.repository import ScheduleRecord, TripAccess, TripRepository
 from services.trip.resources import LocationsDep, RelayDep, RepoDep
 from services.trip.schemas import (
     MemberCreate,
@@ -31,6 +32,7 @@ from services.trip.schemas import (
     ScheduleAccepted,
     SchedulePublic,
     SchedulesPage,
+    ScheduleStatus,
     ScheduleSummary,
     TripCreate,
     TripPublic,
@@ -55,6 +57,19 @@ async def caller_id(request: Request) -> str:
 Caller = Annotated[str, Depends(caller_id)]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Size = Annotated[int, Query(ge=1, le=100)]
+# A long poll stays under uvicorn's 10 s graceful-shutdown window, so a stopping replica answers
+# its waiters instead of cutting them off, and far under the gateway's 30 s request timeout.
+MAX_SCHEDULE_WAIT_S = 8.0
+WaitSeconds = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=MAX_SCHEDULE_WAIT_S,
+        description="Hold the answer up to this many seconds while the schedule is pending or "
+        "running; it comes as soon as the schedule is done or failed (0 = answer at once)",
+    ),
+]
+_UNFINISHED = (ScheduleStatus.PENDING, ScheduleStatus.RUNNING)
 
 
 async def _visible(repo: TripRepository, trip_id: UUID, user_id: str) -> TripAccess:
@@ -338,16 +353,39 @@ async def list_schedules(
     return SchedulesPage(items=items, total=total, page=page, size=size)
 
 
+async def _schedule(
+    repo: TripRepository, trip_id: UUID, schedule_id: UUID, user_id: str
+) -> ScheduleRecord:
+    visible, schedule = await repo.visible_schedule(str(trip_id), str(schedule_id), user_id)
+    if not visible:
+        raise NotFound(f"no trip {trip_id}")
+    if schedule is None:
+        raise NotFound(f"no schedule {schedule_id} for this trip")
+    return schedule
+
+
 @router.get(
     "/{trip_id}/schedules/{schedule_id}",
     summary="A schedule's status, and its itinerary once it is done",
 )
 async def get_schedule(
-    trip_id: UUID, schedule_id: UUID, caller: Caller, repo: RepoDep
+    trip_id: UUID,
+    schedule_id: UUID,
+    caller: Caller,
+    repo: RepoDep,
+    request: Request,
+    wait_s: WaitSeconds = 0.0,
 ) -> SchedulePublic:
-    visible, schedule = await repo.visible_schedule(str(trip_id), str(schedule_id), caller)
-    if not visible:
-        raise NotFound(f"no trip {trip_id}")
-    if schedule is None:
-        raise NotFound(f"no schedule {schedule_id} for this trip")
+    if wait_s <= 0:
+        schedule = await _schedule(repo, trip_id, schedule_id, caller)
+        return SchedulePublic.model_validate(schedule.public())
+    watch = request.app.state.trip_resources.schedules
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    with watch.watch(str(schedule_id)) as changed:  # before the read: no change slips between
+        schedule = await _schedule(repo, trip_id, schedule_id, caller)
+        while schedule.status in _UNFINISHED and (left := deadline - loop.time()) > 0:
+            with not_serving(request):
+                await watch.changed(changed, left)
+            schedule = await _schedule(repo, trip_id, schedule_id, caller)
     return SchedulePublic.model_validate(schedule.public())
