@@ -75,7 +75,7 @@ async def _generate(
     status = "pending"
     while (left := deadline_s - (time.perf_counter() - started)) > 0:  # bounded by the deadline
         wait = {"wait_s": f"{min(wait_s, left):.3f}"}
-        response = await client.get(routes.SCHEDULE.path(**ids), params=wait, headers=headers)
+        response = await client.get(routes.SCHEDULE_WAIT.path(**ids), params=wait, headers=headers)
         if response.status_code == 200:
             status = str(response.json().get("status"))
             if status in ("done", "failed"):
@@ -147,7 +147,7 @@ def run_ai_bench(
     *,
     concurrency: int = 10,
     rounds: int = 4,
-    wait_s: float = 8.0,
+    wait_s: float = routes.LONG_POLL_MAX_S,
     deadline_s: float = 30.0,
 ) -> AiBenchResult:
     """`concurrency × rounds` generations; trips in Seoul with 2–3 must-visit places."""

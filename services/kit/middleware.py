@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,6 +28,19 @@ _CACHE_CONTROL = b"cache-control"
 # anywhere on the way unless a route says otherwise.
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (_CACHE_CONTROL, b"no-store")
+_WAITED_S = "tripgen.waited_s"  # scope key: seconds a request spent waiting on purpose
+
+
+@contextmanager
+def waiting_on_purpose(scope: Scope) -> Iterator[None]:
+    """Leave this span out of the request's `http_request_duration_seconds`: a long poll waits
+    seconds for news by design, and the histogram is the service's own latency, which canary
+    analysis and the SLA lines judge."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        scope[_WAITED_S] = scope.get(_WAITED_S, 0.0) + time.perf_counter() - started
 
 
 def internal_error_body(request_id: str) -> bytes:
@@ -82,7 +97,7 @@ class ObservabilityMiddleware:
             # The route template keeps label cardinality bounded; unmatched paths share one label.
             name = getattr(route, "path", None) or "unmatched"
             if name not in _UNTRACKED:
-                elapsed = time.perf_counter() - started
+                elapsed = time.perf_counter() - started - scope.get(_WAITED_S, 0.0)
                 self.metrics.observe_request(name, scope["method"], status, elapsed)
 
 

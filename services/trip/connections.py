@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kit.metrics import ServiceMetrics
+from services.kit.middleware import waiting_on_purpose
 
 API_PREFIX = "/api/trips"
 
@@ -29,17 +30,18 @@ def active_connections_gauge(metrics: ServiceMetrics) -> Gauge:
 
 @contextmanager
 def not_serving(request: Request) -> Iterator[None]:
-    """Leave the request out of the gauge while it only waits (a schedule's long poll): idle
-    waiters cost nothing and must not scale trip-service out."""
+    """While the request only waits (a schedule's long poll): out of this gauge, since idle
+    waiters cost nothing and must not scale trip-service out, and out of its latency."""
     gauge: Gauge | None = getattr(request.app.state, "active_connections", None)
-    if gauge is None:
-        yield
-        return
-    gauge.dec()
-    try:
-        yield
-    finally:
-        gauge.inc()
+    with waiting_on_purpose(request.scope):
+        if gauge is None:
+            yield
+            return
+        gauge.dec()
+        try:
+            yield
+        finally:
+            gauge.inc()
 
 
 class ActiveConnectionsMiddleware:

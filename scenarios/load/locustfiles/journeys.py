@@ -51,6 +51,7 @@ ACCOUNTS = SETTINGS.accounts()
 _next_account = itertools.count()
 # Refresh the access token when this share of its lifetime has passed.
 _REFRESH_AT = 0.8
+_RETRY_PAUSE_S = 1.0  # after a failed long poll, before the next
 _DONE, _FAILED = "done", "failed"
 
 
@@ -258,7 +259,7 @@ class Traveller(FastHttpUser):
 
     @task(1)
     def plan_itinerary(self) -> None:
-        """Ask for an itinerary and wait for it like the app does (poll with backoff)."""
+        """Ask for an itinerary and wait for it like the app does (a long poll of its status)."""
         now = time.monotonic()
         if now - self.last_itinerary_at < SETTINGS.itinerary_every_s:
             self.browse_nearby()  # paced: this traveller browses instead
@@ -291,18 +292,19 @@ class Traveller(FastHttpUser):
     def _await_itinerary(
         self, trip_id: str, schedule_id: str, started: float
     ) -> tuple[str, str | None]:
-        """Poll until the schedule is done or failed, or the deadline passes: its last status
-        and, for a failed one, the error the service gave."""
+        """Long-poll the schedule until it is done or failed, or the deadline passes: its last
+        status and, for a failed one, the error the service gave. The answer comes when the
+        itinerary is ready, so the generation time carries no polling interval."""
         ids = {"trip_id": trip_id, "schedule_id": schedule_id}
         status = "pending"
-        for delay in plans.poll_delays(SETTINGS.ai_deadline_s):
-            remaining = SETTINGS.ai_deadline_s - (time.perf_counter() - started)
-            if remaining <= 0:
-                break
-            gevent.sleep(min(delay, remaining))
-            schedule = self._call(routes.SCHEDULE, ids=ids)
+        while (remaining := SETTINGS.ai_deadline_s - (time.perf_counter() - started)) > 0:
+            params = {"wait_s": f"{min(routes.LONG_POLL_MAX_S, remaining):.2f}"}
+            schedule = self._call(routes.SCHEDULE_WAIT, ids=ids, params=params)
             if schedule is None:
-                continue  # a failed poll is counted by locust; keep waiting until the deadline
+                # A failed request is counted by locust; pause so that a failing route is not
+                # asked in a tight loop, and keep waiting until the deadline.
+                gevent.sleep(min(_RETRY_PAUSE_S, max(remaining - 0.01, 0.0)))
+                continue
             status = str(schedule.get("status", "unknown"))
             if status in (_DONE, _FAILED):
                 if status == _DONE:

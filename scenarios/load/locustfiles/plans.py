@@ -1,7 +1,7 @@
 """The choices a simulated traveller makes, as plain functions of a random generator.
 
 Kept apart from the locust user (and from gevent, which locust patches in on import) so that the
-request bodies and the polling schedule are unit tested in an ordinary process.
+request bodies are unit tested in an ordinary process.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -87,18 +86,6 @@ def profile_update(rng: random.Random) -> dict[str, Any]:
             "mobility": rng.choice(("walk", "transit", "car")),
         }
     }
-
-
-def poll_delays(deadline_s: float, fine_for_s: float = 10.0) -> Iterator[float]:
-    """Pauses between status polls: 0.2 s growing ×1.5 to 0.5 s while an itinerary is
-    normally due (the AI targets are 2–10 s, so the end-to-end time is resolved to ±0.5 s),
-    then every 2 s until `deadline_s` has been spent. Finite: the pauses sum to ≤ deadline_s."""
-    spent, delay = 0.0, 0.2
-    while spent < deadline_s:
-        delay = min(delay, deadline_s - spent)
-        yield delay
-        spent += delay
-        delay = min(delay * 1.5, 0.5) if spent < fine_for_s else 2.0
 
 
 @dataclass

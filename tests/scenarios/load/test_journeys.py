@@ -1,5 +1,5 @@
 """The journeys' logic that runs without locust: request names, the bodies a traveller sends
-(validated with the services' own schemas), the polling schedule, the knobs — and that locust
+(validated with the services' own schemas), the long poll's row, the knobs — and that locust
 itself can load both locustfiles (in a child process: importing locust here would monkey-patch
 this test process with gevent)."""
 
@@ -12,10 +12,12 @@ import re
 import subprocess
 import sys
 from datetime import date
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
+from runs.spec import load_spec
 from scenarios.load.locustfiles import plans, routes
 from scenarios.load.locustfiles.catalog import CITIES, CITY_BY_NAME, NEARBY_LIMIT
 from scenarios.load.locustfiles.settings import (
@@ -47,10 +49,11 @@ def test_request_names_are_route_templates() -> None:
     keys = [(r.method, r.name) for r in routes.ALL]
     assert len(set(keys)) == len(keys), "two routes share a stats row"
     for route in routes.ALL:
-        assert NAME.match(route.name), route.name
+        assert NAME.match(route.name.removesuffix(f" ({route.variant})")), route.name
         # The capacity model finds the service of every row by its /api/<service> prefix.
         assert service_of(route.name) in ("user", "trip", "location")
     assert routes.SCHEDULE.name == "/api/trips/[id]/schedules/[id]"
+    assert routes.SCHEDULE_WAIT.name == "/api/trips/[id]/schedules/[id] (long poll)"
     assert routes.PLACE.name == "/api/locations/places/[id]"
 
 
@@ -152,18 +155,17 @@ def test_each_user_connects_from_its_own_loopback_address() -> None:
     assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
 
 
-def test_polling_is_fine_early_coarse_late_and_bounded() -> None:
-    delays = list(plans.poll_delays(30.0))
-    assert delays[0] == pytest.approx(0.2)
-    assert math.isclose(sum(delays), 30.0)
-    elapsed = 0.0
-    for delay in delays:
-        if elapsed < 10.0:
-            assert delay <= 0.5  # AI targets are 2–10 s: resolve them to half a second
-        elapsed += delay
-    assert max(delays) == 2.0
-    assert len(delays) < 50
-    assert sum(plans.poll_delays(0.3)) == pytest.approx(0.3)
+@pytest.mark.parametrize("profile", ["dev", "prod", "phase2", "phase3"])
+def test_the_long_poll_is_left_out_of_general_api_latency_and_nothing_else(profile: str) -> None:
+    """A long poll waits seconds for the itinerary by design: like the generation itself it is
+    not API latency; every other route is."""
+    (general,) = [o for o in load_spec(profile).objectives if o.id.startswith("general-api")]
+
+    def excluded(name: str) -> bool:
+        return any(fnmatchcase(name, pattern) for pattern in general.exclude)
+
+    assert excluded(routes.SCHEDULE_WAIT.name)
+    assert [r.name for r in routes.ALL if excluded(r.name)] == [routes.SCHEDULE_WAIT.name]
 
 
 def test_memory_stays_small_and_knows_cities() -> None:
