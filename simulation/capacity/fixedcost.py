@@ -12,7 +12,7 @@ per request on the request path and how it grows with load (in other runs it sta
 from __future__ import annotations
 
 from runs.results import LoadResults
-from simulation.capacity.calibration import SERVICES, service_of
+from simulation.capacity.calibration import SERVICES, modelled_service_of
 
 # Below this ratio of the two steps' throughputs the difference is mostly noise.
 MIN_THROUGHPUT_RATIO = 1.3
@@ -23,7 +23,7 @@ MAX_FIXED_SHARE = 0.9
 
 def api_throughput(results: LoadResults) -> float:
     """API requests per second of a step (the routes of the four services)."""
-    requests = sum(e.requests for e in results.endpoints if service_of(e.name) is not None)
+    requests = sum(e.requests for e in results.endpoints if modelled_service_of(e.name) is not None)
     return requests / max(results.actual_duration_s, 1e-9)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from runs import quantiles
 from runs.results import LoadResults
-from simulation.capacity.calibration import SERVICES, service_of
+from simulation.capacity.calibration import SERVICES, modelled_service_of
 from simulation.capacity.des.requests import LocalModel, LocalPrediction, LocalSystem, RouteLoad
 from simulation.capacity.workload import StepExtras, Workload
 
@@ -35,7 +35,7 @@ class StepSetup:
 
 def measured_figures(results: LoadResults, extras: StepExtras) -> dict[str, float]:
     duration = max(results.actual_duration_s, 1e-9)
-    api = [e for e in results.endpoints if service_of(e.name) is not None and e.requests]
+    api = [e for e in results.endpoints if modelled_service_of(e.name) is not None and e.requests]
     requests = sum(e.requests for e in api)
     out = {
         "throughput": requests / duration,

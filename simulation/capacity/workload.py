@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from runs.results import EndpointStats, LoadResults
-from simulation.capacity.calibration import SERVICES, CalibrationError, service_of
+from simulation.capacity.calibration import SERVICES, CalibrationError, modelled_service_of
 
 DEPENDENCIES = ("nginx", "postgresql", "redis")
 # The processes of each dependency on the local platform: one server each, or prod-sim's
@@ -187,7 +187,7 @@ def _routes(
 ) -> tuple[list[RouteProfile], dict[str, float]]:
     by_service: dict[str, list[EndpointStats]] = {s: [] for s in SERVICES}
     for endpoint in results.endpoints:
-        service = service_of(endpoint.name)
+        service = modelled_service_of(endpoint.name)
         if service is not None and endpoint.requests:
             by_service[service].append(endpoint)
     usage = results.resource_usage
@@ -222,7 +222,7 @@ def calibrate_workload(
     """The workload of one measured step; CalibrationError when it cannot calibrate."""
     extras = extras or StepExtras()
     duration = max(results.actual_duration_s, 1e-9)
-    total = sum(e.requests for e in results.endpoints if service_of(e.name) is not None)
+    total = sum(e.requests for e in results.endpoints if modelled_service_of(e.name) is not None)
     if total == 0:
         raise CalibrationError("the run has no requests to /api/<service>/… endpoints")
     if not results.resource_usage:

@@ -33,7 +33,7 @@ from services.kit.vocabulary import Category
 from services.location.schemas import MAX_RADIUS_M
 from services.trip.schemas import TripCreate
 from services.user.schemas import UserRegister, UserUpdate
-from simulation.capacity.calibration import service_of
+from simulation.capacity.calibration import WAITING_SUFFIX, service_of
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LOCUSTFILES = REPO_ROOT / "scenarios" / "load" / "locustfiles"
@@ -54,6 +54,8 @@ def test_request_names_are_route_templates() -> None:
         assert service_of(route.name) in ("user", "trip", "location")
     assert routes.SCHEDULE.name == "/api/trips/[id]/schedules/[id]"
     assert routes.SCHEDULE_WAIT.name == "/api/trips/[id]/schedules/[id] (long poll)"
+    # The capacity model knows that row as a wait, by the same suffix.
+    assert routes.SCHEDULE_WAIT.name.endswith(WAITING_SUFFIX)
     assert routes.PLACE.name == "/api/locations/places/[id]"
 
 

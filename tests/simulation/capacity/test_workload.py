@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from simulation.capacity.calibration import CalibrationError
+from simulation.capacity.calibration import WAITING_SUFFIX, CalibrationError, service_of
 from simulation.capacity.cluster_spec import ClusterSpec, cluster_from_documents, millicores
 from simulation.capacity.cost import PricesError, load_prices, monthly_cost
 from simulation.capacity.laws import check_laws
@@ -26,7 +26,9 @@ from simulation.capacity.validation import (
     tree_cpu_s,
 )
 from simulation.capacity.workload import StepExtras, Workload, calibrate_workload
-from tests.simulation.capacity.helpers import measured
+from tests.simulation.capacity.helpers import endpoint, measured
+
+SCHEDULE = "/api/trips/[id]/schedules/[id]"
 
 
 def test_prod_sim_primary_and_standby_both_count_as_database_work() -> None:
@@ -63,6 +65,22 @@ def test_calibration_reads_demand_mix_generations_and_cache() -> None:
     assert w.think_s == pytest.approx(40 / 51 - sum(r.share * r.mean_ms for r in w.routes) / 1000)
     assert Workload.from_dict(w.to_dict()) == w
     assert w.scaled(0.5).service_demand_s["location"] == pytest.approx(14.0 / 8000)
+
+
+def test_a_long_poll_is_a_wait_not_a_route_of_the_model() -> None:
+    """25 long polls of ~1.2 s: in the model neither their latency nor their share; the trip
+    CPU they used stays in the service's demand (over its other routes)."""
+    plain = measured()
+    waits = plain.model_copy(
+        update={
+            "endpoints": [*plain.endpoints, endpoint(f"{SCHEDULE}{WAITING_SUFFIX}", 25, 1200.0)]
+        }
+    )
+    with_waits, without = calibrate_workload(waits), calibrate_workload(plain)
+    assert [r.name for r in with_waits.routes] == [r.name for r in without.routes]
+    assert with_waits.routes == without.routes and with_waits.think_s == without.think_s
+    assert measured_figures(waits, StepExtras()) == measured_figures(plain, StepExtras())
+    assert service_of(f"{SCHEDULE}{WAITING_SUFFIX}") == "trip"  # still trip's, for the laws
 
 
 def test_a_run_without_cpu_figures_cannot_calibrate() -> None:
