@@ -5,8 +5,8 @@ shared machine: CPU-seconds per class over the case ÷ the requests locust count
 nginx, each service (user, trip, ai, location), PostgreSQL (nodes and monitor), Redis (nodes
 and Sentinels), monitoring (Prometheus, exporters), the baseline's replicas, and locust itself
 (its reaped process tree, from `getrusage(RUSAGE_CHILDREN)`); for a case the benchmark's own
-process drives (AI generation), that process as `client` (`getrusage(RUSAGE_SELF)`: its requests
-and the usage meter's sampling). `other` is
+process drives (AI generation), that process as `client` (`getrusage(RUSAGE_SELF)`), less the
+usage meter's own sampling in it (`meter`). `other` is
 the machine's busy CPU that none of them used: other work on a shared machine, which moves the
 latency figures.
 
@@ -43,10 +43,11 @@ CLASS_ORDER = (
     "baseline",
     "locust",
     "client",
+    "meter",
     "other",
 )
 # Classes that drive or surround the load rather than serve it: left out of the stack's total.
-NOT_THE_STACK = ("locust", "client", "other")
+NOT_THE_STACK = ("locust", "client", "meter", "other")
 
 
 @dataclass
@@ -133,6 +134,6 @@ def print_cpu(
     console.print(
         "[dim]ms of CPU per request: /proc utime+stime of each class's process trees over the "
         "case, less the class's idle rate over the case's span; 'stack total' = every class "
-        "but locust, client (the benchmark's own process driving a case) and other (the "
-        "machine's busy time no metered process used)[/]"
+        "but locust, client (the benchmark's own process driving a case), meter (its /proc "
+        "and /metrics sampling) and other (the machine's busy time no metered process used)[/]"
     )

@@ -221,12 +221,17 @@ def measure_ai(
     meter = UsageMeter(deployment.platform, deployment.endpoints, run_folder / SAMPLES_FILE)
     meter.start()
     cpu = CaseCpu.start(client=True)
+    meter_before_s = meter.own_cpu_s  # its first sample ran before the client's window
     try:
         result = run_ai_bench(deployment.endpoints.base_url, accounts, concurrency=concurrency)
     finally:
         usage = meter.stop()
     per_process = {s: u.cpu_seconds for s, u in usage.resource_usage.items()}
     classes, _ = cpu.stop(per_process)
+    # This process also ran the usage meter: its sampling is measurement, not the client's.
+    meter_s = min(meter.own_cpu_s - meter_before_s, classes.get("client", 0.0))
+    classes["client"] = round(classes.get("client", 0.0) - meter_s, 3)
+    classes["meter"] = round(meter_s, 3)
     net = net_of_idle(classes, idle, cpu.span_s)
     return replace(
         result,

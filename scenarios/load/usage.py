@@ -318,6 +318,7 @@ class UsageMeter:
         self.cache_samples: list[SampleRecord] = []
         self.notes: list[str] = []
         self.pids_seen = False
+        self.own_cpu_s = 0.0  # the meter's own sampling, so a caller can tell it from its work
         self._known: list[tuple[str, str, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="usage-meter", daemon=True)
@@ -376,6 +377,13 @@ class UsageMeter:
         return self._known
 
     def _sample(self, *, record_cache: bool, refresh: bool = False) -> None:
+        started = time.thread_time()  # this thread's CPU: samples run in two threads
+        try:
+            self._read(record_cache=record_cache, refresh=refresh)
+        finally:
+            self.own_cpu_s += time.thread_time() - started
+
+    def _read(self, *, record_cache: bool, refresh: bool) -> None:
         table = process_table(self.proc)
         roots = self._roots(table, refresh=refresh)
         if roots:
