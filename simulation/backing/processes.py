@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,31 +211,53 @@ def terminate(
         raise BackingServiceError(f"process {process.pid} ({process.args!r}) did not exit")
 
 
-def child_pids(pid: int) -> list[int]:
-    """Pids whose parent is `pid` (Linux /proc); used to make sure nothing is left behind."""
-    children: list[int] = []
-    for entry in Path("/proc").iterdir():
+def parent_pids() -> dict[int, int]:
+    """pid → parent pid of every process (one pass over /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8", errors="replace") as file:
+                stat = file.read()
         except OSError:
             continue
         # Field 4 is the parent pid; field 2 (the command) may contain spaces: split after it.
         fields = stat.rsplit(")", 1)[-1].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            children.append(int(entry.name))
-    return children
+        if len(fields) > 1:
+            parents[int(entry.name)] = int(fields[1])
+    return parents
+
+
+def child_pids(pid: int) -> list[int]:
+    """Pids whose parent is `pid` (Linux /proc); used to make sure nothing is left behind."""
+    return [child for child, parent in parent_pids().items() if parent == pid]
+
+
+def process_trees(pids: Iterable[int]) -> dict[int, list[int]]:
+    """Each of `pids` with all its descendants (breadth first), from one pass over /proc: a
+    walk asking /proc once per process reads it hundreds of times for a deployment."""
+    children: dict[int, list[int]] = {}
+    for child, parent in parent_pids().items():
+        children.setdefault(parent, []).append(child)
+    trees: dict[int, list[int]] = {}
+    for pid in pids:
+        found = [pid]
+        seen = {pid}
+        index = 0
+        while index < len(found):
+            for child in children.get(found[index], ()):
+                if child not in seen:
+                    seen.add(child)
+                    found.append(child)
+            index += 1
+        trees[pid] = found
+    return trees
 
 
 def process_tree(pid: int) -> list[int]:
     """`pid` and all its descendants (children first found, breadth first)."""
-    found = [pid]
-    index = 0
-    while index < len(found):
-        found.extend(child for child in child_pids(found[index]) if child not in found)
-        index += 1
-    return found
+    return process_trees([pid])[pid]
 
 
 def crash(pids: Sequence[int]) -> list[int]:

@@ -5,12 +5,13 @@ how much memory the whole deployment takes."""
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import redis
 
-from simulation.backing.processes import process_tree
+from simulation.backing.processes import process_trees
 from simulation.platforms import local_ha, procfs
 from simulation.platforms.base import DependencyStatus, Endpoints
 from simulation.platforms.local_plan import LocalPlan
@@ -71,14 +72,21 @@ def _group(name: str, monitoring: list[str]) -> str:
 
 
 def _tmpfs_bytes(path: Path) -> int:
-    """Bytes of files under `path` when it lives on /dev/shm (tmpfs data is memory too)."""
+    """Bytes of files under `path` when it lives on /dev/shm (tmpfs data is memory too).
+    Directory entries carry their type, so a file costs one stat (PostgreSQL's data
+    directories hold thousands of files and the usage meter asks at every run's ends)."""
     if not str(path).startswith("/dev/shm"):
         return 0
     total = 0
-    for file in path.rglob("*"):
-        with contextlib.suppress(OSError):
-            if file.is_file() and not file.is_symlink():
-                total += file.stat().st_size
+    pending = [str(path)]
+    while pending:
+        with contextlib.suppress(OSError), os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        total += entry.stat(follow_symlinks=False).st_size
     return total
 
 
@@ -90,10 +98,11 @@ def memory_by_group(
     when they live on tmpfs, and `total`."""
     groups: dict[str, int] = {}
     counted: set[int] = set()
+    trees = process_trees(proc.pid for proc in info.values() if proc.pid)
     for name, proc in info.items():
         if not proc.pid:
             continue
-        pids = [p for p in process_tree(proc.pid) if p not in counted]
+        pids = [p for p in trees[proc.pid] if p not in counted]
         counted.update(pids)
         group = _group(name, plan.monitoring.programs if plan.monitoring else [])
         groups[group] = groups.get(group, 0) + sum(procfs.pss_bytes(p) for p in pids)
