@@ -90,6 +90,8 @@ class ScheduleWatch:
                 await self._listen_once()
             except Error as exc:
                 log.warning("schedule notifications interrupted, listening again: %s", exc)
+            except Exception:  # anything else must not end listening for the app's lifetime
+                log.exception("schedule notifications failed, listening again")
             finally:
                 if self.listening:
                     self.listening = False

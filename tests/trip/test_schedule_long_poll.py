@@ -176,3 +176,21 @@ async def test_stopping_wakes_every_waiter(service: TripService) -> None:
         async with watch.running():
             await _listening(watch)
         assert changed.is_set() and not watch.listening
+
+
+async def test_an_unexpected_error_does_not_end_listening(
+    service: TripService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    watch = ScheduleWatch(service.app.state.trip_resources.settings.database_url, reconnect_s=0.1)
+    real = ScheduleWatch._listen_once
+    failures = [RuntimeError("a bug in a notification handler")]
+
+    async def failing_once(self: ScheduleWatch) -> None:
+        if failures:
+            raise failures.pop()
+        await real(self)
+
+    monkeypatch.setattr(ScheduleWatch, "_listen_once", failing_once)
+    async with watch.running():
+        await _listening(watch)  # the loop went on after the error
+        assert not failures

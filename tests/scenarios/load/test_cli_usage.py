@@ -179,8 +179,8 @@ def test_meter_samples_cpu_and_cache_then_fills_the_results(
         server.stop()
     assert report.resource_usage["location"].cpu_seconds > 0.2
     assert report.resource_usage["location"].replicas == 1
-    # The meter's own sampling is counted apart, and is not the 0.3 s this test burnt.
-    assert 0.0 < meter.own_cpu_s < 0.25
+    # The meter's own sampling is counted apart (its thread's CPU): not the 0.3 s this test burnt.
+    assert 0.0 < meter.own_cpu_s < 0.3
     assert len(report.cache_samples) >= 2
     assert all(s.value == pytest.approx(0.9) for s in report.cache_samples)
     assert all(s.unit == "ratio" for s in report.cache_samples)
