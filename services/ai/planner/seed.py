@@ -105,7 +105,7 @@ def seed_value(
     return value
 
 
-def best_seed(
+def greedy_seeds(
     candidates: list[Candidate],
     minutes: list[list[int]],
     days: int,
@@ -113,10 +113,10 @@ def best_seed(
     cost_per_min: int,
     *,
     shuffle: int | None = None,
-) -> list[list[int]]:
-    """The better of two greedy orders: by prize, and by prize per minute of visit. Neither
-    wins everywhere (long visits of high prize block a day's slots); trying both costs a few
-    milliseconds and lifted the worst quality ratio in our runs from ~0.88 to ~0.96.
+) -> list[list[list[int]]]:
+    """Greedy first solutions, the best (by `seed_value`) first: by prize, and by prize per
+    minute of visit. Neither wins everywhere (long visits of high prize block a day's slots),
+    and neither does the local search that starts from each (solver.py descends from both).
     `shuffle`: one random order instead (must-visits still first), from that random seed."""
 
     def must_first(i: int) -> tuple[bool, int]:
@@ -129,7 +129,7 @@ def best_seed(
         order = list(indexes)
         random.Random(shuffle).shuffle(order)
         order.sort(key=must_first)  # stable: the shuffled order within each group
-        return greedy_routes(order, candidates, minutes, days, rules)
+        return [greedy_routes(order, candidates, minutes, days, rules)]
     by_prize = sorted(
         indexes, key=lambda i: (*must_first(i), -candidates[i].prize_points, candidates[i].place.id)
     )
@@ -137,14 +137,17 @@ def best_seed(
         indexes,
         key=lambda i: (
             *must_first(i),
-            -candidates[i].prize_points / (candidates[i].place.visit_duration_min + 20),
+            -candidates[i].prize_points
+            / (candidates[i].place.visit_duration_min + candidates[i].from_lodging.minutes),
             candidates[i].place.id,
         ),
     )
     seeds = [
         greedy_routes(order, candidates, minutes, days, rules) for order in (by_prize, by_rate)
     ]
-    return max(seeds, key=lambda r: seed_value(r, candidates, minutes, cost_per_min))
+    distinct = [seed for k, seed in enumerate(seeds) if seed not in seeds[:k]]
+    # (stable: on a tie the by-prize seed stays first)
+    return sorted(distinct, key=lambda r: -seed_value(r, candidates, minutes, cost_per_min))
 
 
 def greedy_routes(

@@ -15,8 +15,9 @@ make the first-solution heuristics fail outright (PATH_CHEAPEST_ARC 10-12 of 12 
 PARALLEL_CHEAPEST_INSERTION 5 of 12 returned the all-unperformed fallback), whereas either one
 alone is fine; the copies keep the model hole-free.
 
-The search starts from a greedy seed built in Python (seed.py) rather than from an OR-Tools
-first-solution strategy, then runs guided local search under a time limit and a stall rule.
+The search starts from greedy seeds built in Python (seed.py) rather than from an OR-Tools
+first-solution strategy: a local search (greedy descent) from each of the two greedy seeds, under
+one deadline and a stall rule, and the better of the two local optima is the answer.
 
 Meals are vehicle breaks (FixedDurationIntervalVar per day, start range = the meal window) on
 the time dimension: a break may not overlap a visit, so the solver must leave room for lunch and
@@ -33,31 +34,39 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from services.ai.planner.candidates import Candidate
 from services.ai.planner.hours import day_rules, day_window, meal_slots
 from services.ai.planner.models import MealKind, TripRequest
-from services.ai.planner.seed import best_seed, route_starts, seed_value
+from services.ai.planner.seed import greedy_seeds, route_starts, seed_value
 
 # The default deadline for the whole plan_itinerary call up to the search's end (candidates,
 # matrix, model, seed and search; the scheduler and the checker add a few ms). ai-service ships
 # its own (`planner_time_limit_s` in services/ai/settings.py, the chart's PLANNER_TIME_LIMIT_S);
 # the deadline is a cap: the search normally ends earlier, on the stall rule below.
 DEFAULT_TIME_LIMIT_S = 1.0
+# A further start is begun only with at least this much of the deadline left.
+MIN_START_S = 0.05
+# The LNS time limit also bounds the solution finalizer (it places the meals and sets the
+# times of every neighbour the search tries, and of the seed when it is read in), whose work
+# grows with the days: a 20-day trip's seed needed 3-5 ms. So the limit is at least this much a
+# day (measured thresholds 0.1-0.25 ms a day), and a start whose seed could not be read in
+# under it is searched again under OR-Tools' default (a busy machine can stretch a few ms).
+LNS_S_PER_DAY = 0.0003
+FALLBACK_LNS_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
 class SolverOptions:
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
-    # The anytime stop: end the search once it has run this many CPU-seconds (this thread's, so
-    # a search that is descheduled on a busy machine is not cut short) without a significant
-    # gain. None = search until the time limit. Chosen on recorded searches of 24 Seoul trips of
-    # 3, 5 and 7 days (each run for 1.5 CPU-seconds; services/ai/planner/README.md): 0.08 s and
-    # 0.5 % below end the search at ~0.16 s of CPU (median) at 0.99 of the long run's score on
-    # average; 0.05 s cut a trip whose search paused 60 ms before a further 15 % gain.
+    # The anytime stop: end a start's search once it has run this many CPU-seconds (this thread's,
+    # so a search that is descheduled on a busy machine is not cut short) without a significant
+    # gain. None = search until the time limit. A greedy descent normally ends before this, at
+    # its local optimum; the rule bounds a long tail and the guided local search of reference runs.
     stall_s: float | None = 0.08
     # A gain restarts the stall clock once the score has risen by this share of the greedy
     # seed's score (prize − travel cost) since the last restart; small steps add up.
@@ -65,14 +74,30 @@ class SolverOptions:
     # Stop after this many CPU-seconds of search whatever the progress (None = no such cap): the
     # benchmark's long reference runs use it so that their length does not depend on the load.
     cpu_limit_s: float | None = None
-    # Deterministic stop: at most this many solutions (each accepted local-search move counts).
+    # Deterministic stop: at most this many solutions per start (each accepted move counts).
     solution_limit: int | None = None
-    # Greedy seed order: None = the better of by-prize and by-prize-per-minute; an int shuffles
-    # the order with that random seed (different starting points for reference runs).
+    # Greedy seed order: None = descend from each of the greedy seeds (by prize, by prize per
+    # minute; at most `starts` of them, the better seed first); an int = one shuffled order from
+    # that random seed (different starting points for reference runs).
     seed_shuffle: int | None = None
+    # Local searches from different greedy seeds; the better result wins. Measured on 30 trips
+    # of 1-5 days in Seoul (scenarios/bench/planner.py's requests, each against the best of
+    # three 1.5 CPU-s runs): one start reached 0.989 of the best known on average (worst 0.91),
+    # two starts 0.995 (worst 0.97) for 2 × the CPU of one.
+    starts: int = 2
+    later_start_cpu_share: float | None = 1.0
     # Used only if OR-Tools rejected our greedy seed (seed.py), which has not happened.
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
-    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    # Greedy descent: on those 30 trips guided local search past the local optimum gained
+    # nothing within the stall rule (same scores) for ~2.5 × the CPU.
+    metaheuristic: str = "GREEDY_DESCENT"
+    # OR-Tools' LNS time limit (default 0.1 s), at least `LNS_S_PER_DAY` × days. It caps each
+    # large-neighbourhood operator and each try to place a neighbour's meals. At the default
+    # some neighbours ran into the cap one after the other, so a search went 0.4 s without a
+    # new solution and the stall rule ended it far from its local optimum (0.87 of the best
+    # known on a 4-day trip; 0.98 on average). At 2 ms the descent reaches its local optimum:
+    # 0.989 on average, at a third of the CPU.
+    lns_time_limit_s: float = 0.002
     # Objective units per travel minute (a prize point is 1000 units): 30 min of travel ≈ 0.24
     # prize points, enough to prefer compact days without giving up clearly better places.
     travel_cost_per_min: int = 8
@@ -137,7 +162,7 @@ def solve(
     nodes = _nodes(candidates)
     model = _build(candidates, nodes, minutes, trip, options)
     routing = model.routing
-    seed_routes, seed_units = _seed(nodes, candidates, minutes, trip, model.manager, options)
+    seeds = _seeds(nodes, candidates, minutes, trip, model.manager, options)
 
     params = pywrapcp.DefaultRoutingSearchParameters()
     params.first_solution_strategy = getattr(
@@ -146,33 +171,60 @@ def solve(
     params.local_search_metaheuristic = getattr(
         routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
     )
-    build_s = time.perf_counter() - started
-    params.time_limit.FromMilliseconds(max(10, int((options.time_limit_s - build_s) * 1000)))
     if options.solution_limit is not None:
         params.solution_limit = options.solution_limit
     params.log_search = bool(os.environ.get("TRIPGEN_PLANNER_LOG_SEARCH"))
 
-    progress = _Progress(
-        options.stall_s, max(1, int(options.min_gain * abs(seed_units))), options.cpu_limit_s
-    )
+    # One callback for every search; each search gets its own stall clock.
+    progress: list[_Progress] = []
 
     def on_solution() -> None:
         # The stop rules are checked here, once per solution (every few ms), not in a
         # solver.CustomLimit: that Python callback runs ~150 000 times a second and cost a
         # quarter of the search's throughput.
-        if progress.record(routing.CostVar().Value()):
+        if progress[-1].record(routing.CostVar().Value()):
             routing.solver().FinishCurrentSearch()
 
+    def limit(lns_s: float) -> None:
+        left = options.time_limit_s - (time.perf_counter() - started)
+        params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
+        params.lns_time_limit.FromMicroseconds(max(100, round(lns_s * 1e6)))
+
+    def descend(
+        seed_routes: list[list[int]], seed_units: int, lns_s: float, cpu_s: float | None
+    ) -> Any:
+        limit(lns_s)
+        min_gain = max(1, int(options.min_gain * abs(seed_units)))
+        progress.append(_Progress(options.stall_s, min_gain, cpu_s))
+        initial = routing.ReadAssignmentFromRoutes(seed_routes, True)
+        if initial is None:  # never seen (the seed is feasible by construction)
+            return routing.SolveWithParameters(params)  # OR-Tools' own start instead
+        return routing.SolveFromAssignmentWithParameters(initial, params)
+
+    lns_s = max(options.lns_time_limit_s, LNS_S_PER_DAY * trip.days)
     routing.AddAtSolutionCallback(on_solution)
+    limit(lns_s)
     routing.CloseModelWithParameters(params)
-    initial = routing.ReadAssignmentFromRoutes(seed_routes, True)
-    if initial is not None:
-        assignment = routing.SolveFromAssignmentWithParameters(initial, params)
-    else:  # never seen (the seed is feasible by construction); OR-Tools' own start instead
-        assignment = routing.SolveWithParameters(params)
-    if assignment is None:
-        return None
-    return _extract(model, assignment, nodes, candidates, trip.days, progress.count)
+    best: RouteSolution | None = None
+    cpu_s = options.cpu_limit_s
+    for seed_routes, seed_units in seeds[: max(1, options.starts)]:
+        if best is not None and time.perf_counter() - started > options.time_limit_s - MIN_START_S:
+            break
+        search_started = time.thread_time()
+        assignment = descend(seed_routes, seed_units, lns_s, cpu_s)
+        if assignment is None and lns_s < FALLBACK_LNS_S:
+            assignment = descend(seed_routes, seed_units, FALLBACK_LNS_S, cpu_s)
+        if best is None and options.later_start_cpu_share is not None:
+            used = (time.thread_time() - search_started) * options.later_start_cpu_share
+            cpu_s = used if cpu_s is None else min(cpu_s, used)
+        if assignment is None:
+            continue
+        # (read now: the next search reuses the model's assignment)
+        found = _extract(model, assignment, nodes, candidates, trip.days)
+        if best is None or found.objective < best.objective:
+            best = found
+    solutions = sum(p.count for p in progress)
+    return None if best is None else replace(best, solutions=solutions)
 
 
 def _build(
@@ -252,7 +304,6 @@ def _extract(
     nodes: list[_Node],
     candidates: list[Candidate],
     days: int,
-    solutions: int,
 ) -> RouteSolution:
     routing, manager = model.routing, model.manager
     routes: list[tuple[int, ...]] = []
@@ -279,46 +330,50 @@ def _extract(
         meal_hints=tuple(hints),
         objective=assignment.ObjectiveValue(),
         status=_status_name(routing.status()),
-        solutions=solutions,
+        solutions=0,  # set by solve(), over every search
         dropped_must=dropped,
     )
 
 
-def _seed(
+def _seeds(
     nodes: list[_Node],
     candidates: list[Candidate],
     minutes: list[list[int]],
     trip: TripRequest,
     manager: pywrapcp.RoutingIndexManager,
     options: SolverOptions,
-) -> tuple[list[list[int]], int]:
-    """The greedy seed as routing indexes (each visit mapped to the copy whose window holds the
-    seed's start time on that day) and its value (prize − travel cost, solver units)."""
+) -> list[tuple[list[list[int]], int]]:
+    """The greedy seeds, the best first, as routing indexes (each visit mapped to the copy whose
+    window holds the seed's start time on that day) with their values (prize − travel cost,
+    solver units)."""
     rules = day_rules(trip)
-    routes = best_seed(
-        candidates,
-        minutes,
-        trip.days,
-        rules,
-        options.travel_cost_per_min,
-        shuffle=options.seed_shuffle,
-    )
     copies: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
     for k, node in enumerate(nodes):
         for day in node.days:
             copies.setdefault((node.candidate, day), []).append(
                 (node.lo, node.hi, manager.NodeToIndex(k + 1))
             )
-    seeded: list[list[int]] = []
-    for day, route in enumerate(routes):
-        starts = route_starts(day, route, candidates, minutes, rules) or []
-        seeded.append(
-            [
-                next(ix for lo, hi, ix in copies[(ci, day)] if lo <= start <= hi)
-                for ci, start in zip(route, starts, strict=True)
-            ]
-        )
-    return seeded, seed_value(routes, candidates, minutes, options.travel_cost_per_min)
+    seeds: list[tuple[list[list[int]], int]] = []
+    for routes in greedy_seeds(
+        candidates,
+        minutes,
+        trip.days,
+        rules,
+        options.travel_cost_per_min,
+        shuffle=options.seed_shuffle,
+    ):
+        seeded: list[list[int]] = []
+        for day, route in enumerate(routes):
+            starts = route_starts(day, route, candidates, minutes, rules) or []
+            seeded.append(
+                [
+                    next(ix for lo, hi, ix in copies[(ci, day)] if lo <= start <= hi)
+                    for ci, start in zip(route, starts, strict=True)
+                ]
+            )
+        value = seed_value(routes, candidates, minutes, options.travel_cost_per_min)
+        seeds.append((seeded, value))
+    return seeds
 
 
 class _Progress:

@@ -1,10 +1,12 @@
-"""The planner benchmark's references (shipped settings, proven optimum) and the search's
-anytime stop rule."""
+"""The planner benchmark's references (shipped settings, proven optimum), and the search: its
+anytime stop rule, its starts and its LNS limit."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -15,7 +17,9 @@ from scenarios.bench.planner_reference import (
     ShippedSettingsError,
     shipped_time_limit,
 )
-from services.ai.planner.models import GeoPoint, TripRequest
+from services.ai.planner import seed, solver
+from services.ai.planner.hours import day_rules
+from services.ai.planner.models import GeoPoint, Place, TripRequest
 from services.ai.planner.planner import plan_itinerary, solver_inputs
 from services.ai.planner.solver import SolverOptions, _Progress
 from services.ai.planner.synthetic import seoul_places
@@ -67,3 +71,69 @@ def test_a_cpu_budget_ends_a_reference_run() -> None:
     assert not progress.record(100, now=progress.started + 0.5)
     assert not progress.record(90, now=progress.started + 1.2)  # a gain is still taken
     assert progress.record(90, now=progress.started + 1.3)
+
+
+@pytest.fixture
+def searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per search the solver runs (each search gets its own stall clock)."""
+    counted: list[int] = []
+    real = solver._Progress
+
+    def counting(*args: Any, **kwargs: Any) -> solver._Progress:
+        counted.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solver, "_Progress", counting)
+    return counted
+
+
+def _seoul_instance(days: int) -> tuple[list[Place], TripRequest]:
+    places = seoul_places(60, seed=3)
+    trip = TripRequest(start_date=date(2025, 5, 2), days=days, lodging=SEOUL_CITY_HALL)
+    return places, trip
+
+
+def test_the_better_of_the_searches_wins_whichever_start_comes_first(
+    monkeypatch: pytest.MonkeyPatch, searches: list[int]
+) -> None:
+    places, trip = _seoul_instance(2)
+    # One solution per search: each answer is its seed as read in, so the two are comparable.
+    options = SolverOptions(time_limit_s=30.0, stall_s=None, solution_limit=1)
+    _, candidates, hops = solver_inputs(places, trip, options)
+    minutes = [[h.minutes for h in row] for row in hops]
+    good = seed.greedy_seeds(candidates, minutes, trip.days, day_rules(trip), 8)[0]
+    poor: list[list[int]] = [route[:1] for route in good]  # one visit a day of the same plan
+
+    def worse_first(*args: object, **kwargs: object) -> list[list[list[int]]]:
+        return [poor, good]
+
+    monkeypatch.setattr(solver, "greedy_seeds", worse_first)
+    one = solver.solve(candidates, minutes, trip, replace(options, starts=1))
+    assert len(searches) == 1
+    both = solver.solve(candidates, minutes, trip, options)
+    assert len(searches) == 3
+    assert one is not None and both is not None
+    assert [len(r) for r in one.routes] == [1] * trip.days
+    assert both.routes == tuple(tuple(r) for r in good)
+    assert both.objective < one.objective
+
+
+def test_a_seed_the_short_lns_limit_cannot_place_is_searched_under_the_default(
+    monkeypatch: pytest.MonkeyPatch, searches: list[int]
+) -> None:
+    # The LNS limit also bounds placing the meals of the seed as it is read in: 30 meals
+    # cannot be placed in 0.1 ms, so the first search finds nothing and the fallback plans it.
+    places, trip = _seoul_instance(15)
+    monkeypatch.setattr(solver, "LNS_S_PER_DAY", 0.0)
+    options = SolverOptions(time_limit_s=10.0, lns_time_limit_s=0.0001, starts=1)
+    plan = plan_itinerary(places, trip, options=options)
+    assert len(searches) == 2
+    assert plan.totals.visits > trip.days
+
+
+def test_the_lns_limit_grows_with_the_days(searches: list[int]) -> None:
+    # A 30-day trip's seed needs about 5 ms to be read in: read in at the first try.
+    places = seoul_places(150)
+    trip = TripRequest(start_date=date(2025, 10, 1), days=30, lodging=SEOUL_CITY_HALL)
+    plan = plan_itinerary(places, trip, options=SolverOptions(time_limit_s=1.5, starts=1))
+    assert len(searches) == 1 and plan.totals.visits > 60
