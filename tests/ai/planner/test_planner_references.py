@@ -74,17 +74,17 @@ def test_a_cpu_budget_ends_a_reference_run() -> None:
 
 
 @pytest.fixture
-def searches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per search the solver runs (each search gets its own stall clock)."""
-    counted: list[int] = []
+def searches(monkeypatch: pytest.MonkeyPatch) -> list[_Progress]:
+    """The stop rules of every search the solver runs (each search gets its own)."""
+    made: list[_Progress] = []
     real = solver._Progress
 
-    def counting(*args: Any, **kwargs: Any) -> solver._Progress:
-        counted.append(1)
-        return real(*args, **kwargs)
+    def recorded(*args: Any, **kwargs: Any) -> _Progress:
+        made.append(real(*args, **kwargs))
+        return made[-1]
 
-    monkeypatch.setattr(solver, "_Progress", counting)
-    return counted
+    monkeypatch.setattr(solver, "_Progress", recorded)
+    return made
 
 
 def _seoul_instance(days: int) -> tuple[list[Place], TripRequest]:
@@ -94,7 +94,7 @@ def _seoul_instance(days: int) -> tuple[list[Place], TripRequest]:
 
 
 def test_the_better_of_the_searches_wins_whichever_start_comes_first(
-    monkeypatch: pytest.MonkeyPatch, searches: list[int]
+    monkeypatch: pytest.MonkeyPatch, searches: list[_Progress]
 ) -> None:
     places, trip = _seoul_instance(2)
     # One solution per search: each answer is its seed as read in, so the two are comparable.
@@ -119,7 +119,7 @@ def test_the_better_of_the_searches_wins_whichever_start_comes_first(
 
 
 def test_a_seed_the_short_lns_limit_cannot_place_is_searched_under_the_default(
-    monkeypatch: pytest.MonkeyPatch, searches: list[int]
+    monkeypatch: pytest.MonkeyPatch, searches: list[_Progress]
 ) -> None:
     # The LNS limit also bounds placing the meals of the seed as it is read in: 30 meals
     # cannot be placed in 0.1 ms, so the first search finds nothing and the fallback plans it.
@@ -131,9 +131,26 @@ def test_a_seed_the_short_lns_limit_cannot_place_is_searched_under_the_default(
     assert plan.totals.visits > trip.days
 
 
-def test_the_lns_limit_grows_with_the_days(searches: list[int]) -> None:
+def test_the_lns_limit_grows_with_the_days(searches: list[_Progress]) -> None:
     # A 30-day trip's seed needs about 5 ms to be read in: read in at the first try.
     places = seoul_places(150)
     trip = TripRequest(start_date=date(2025, 10, 1), days=30, lodging=SEOUL_CITY_HALL)
     plan = plan_itinerary(places, trip, options=SolverOptions(time_limit_s=1.5, starts=1))
     assert len(searches) == 1 and plan.totals.visits > 60
+
+
+def test_the_second_search_may_use_at_most_the_first_ones_cpu(
+    searches: list[_Progress],
+) -> None:
+    places, trip = _seoul_instance(3)
+    plan_itinerary(places, trip, options=SolverOptions(time_limit_s=10.0))
+    first, second = searches
+    assert first.cpu_limit_s is None
+    assert second.cpu_limit_s is not None
+    assert 0 < second.cpu_limit_s <= second.started - first.started + 0.001
+    searches.clear()
+    plan_itinerary(places, trip, options=SolverOptions(later_start_cpu_share=None))
+    assert [s.cpu_limit_s for s in searches] == [None, None]
+    searches.clear()  # a deterministic search never stops on a clock
+    plan_itinerary(places, trip, options=SolverOptions(time_limit_s=60.0, solution_limit=40))
+    assert [s.cpu_limit_s for s in searches] == [None, None]
