@@ -89,6 +89,11 @@ class SolverOptions:
     # two starts cost at most twice one; not applied with `solution_limit`. On the 30 trips:
     # mean CPU 88 → 79 ms, quality 0.994 → 0.993 (worst 0.950 both).
     later_start_cpu_share: float | None = 1.0
+    # A later search is begun only when the first one used less than this much CPU (None = always;
+    # not applied with `solution_limit`). The second start pays most on short trips, where it is
+    # cheap; on 5- and 7-day trips a first descent can take 0.3-0.6 s, and a second one doubled
+    # the planner benchmark's CPU p95 (5 days 322 → 628 ms, 7 days 742 → 1,011 ms, n = 20 each).
+    later_start_below_s: float | None = 0.15
     # Used only if OR-Tools rejected our greedy seed (seed.py), which has not happened.
     first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
     # Greedy descent: on those 30 trips guided local search past the local optimum gained
@@ -215,18 +220,17 @@ def solve(
     limit(lns_s)
     routing.CloseModelWithParameters(params)
     best: RouteSolution | None = None
-    cpu_s = options.cpu_limit_s
-    for seed_routes, seed_units in seeds[: max(1, options.starts)]:
-        if best is not None and time.perf_counter() - started > options.time_limit_s - MIN_START_S:
+    first_cpu_s = 0.0
+    for k, (seed_routes, seed_units) in enumerate(seeds[: max(1, options.starts)]):
+        if k and not _another_search(options, started, first_cpu_s, deterministic):
             break
+        cpu_s = options.cpu_limit_s if k == 0 else _later_cpu_limit(options, first_cpu_s)
         search_started = time.thread_time()
         assignment = descend(seed_routes, seed_units, lns_s, cpu_s)
         if assignment is None and lns_s < FALLBACK_LNS_S:
             assignment = descend(seed_routes, seed_units, FALLBACK_LNS_S, cpu_s)
-        # (not with a solution limit: a deterministic search never stops on a clock)
-        if best is None and options.later_start_cpu_share is not None and not deterministic:
-            used = (time.thread_time() - search_started) * options.later_start_cpu_share
-            cpu_s = used if cpu_s is None else min(cpu_s, used)
+        if k == 0:
+            first_cpu_s = time.thread_time() - search_started
         if assignment is None:
             continue
         # (read now: the next search reuses the model's assignment)
@@ -235,6 +239,27 @@ def solve(
             best = found
     solutions = sum(p.count for p in progress)
     return None if best is None else replace(best, solutions=solutions)
+
+
+def _another_search(
+    options: SolverOptions, started: float, first_cpu_s: float, deterministic: bool
+) -> bool:
+    """Whether a later search is begun: time is left, and (unless the search is deterministic,
+    which never stops on a clock) the first one was cheap enough."""
+    if time.perf_counter() - started > options.time_limit_s - MIN_START_S:
+        return False
+    limit = options.later_start_below_s
+    return deterministic or limit is None or first_cpu_s < limit
+
+
+def _later_cpu_limit(options: SolverOptions, first_cpu_s: float) -> float | None:
+    """A later search's CPU budget: at most its share of the first one's, within `cpu_limit_s`
+    (no share with a solution limit: a deterministic search never stops on a clock)."""
+    share = options.later_start_cpu_share
+    if share is None or options.solution_limit is not None:
+        return options.cpu_limit_s
+    capped = first_cpu_s * share
+    return capped if options.cpu_limit_s is None else min(options.cpu_limit_s, capped)
 
 
 def _build(
