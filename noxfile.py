@@ -213,6 +213,12 @@ def bench_planner(session: nox.Session) -> None:
     _run_module(session, "scenarios.bench.planner")
 
 
+@nox.session(python=PYTHON, name="bench-planner-search")
+def bench_planner_search(session: nox.Session) -> None:
+    """The planner's search settings side by side: CPU per plan and quality, same requests."""
+    _run_module(session, "scenarios.bench.planner_search")
+
+
 @nox.session(python=PYTHON)
 def capacity(session: nox.Session) -> None:
     """Simulate the prod topology over time (HPA, autoscaler, zone loss, cost); `-- --validate`

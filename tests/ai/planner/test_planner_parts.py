@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from scenarios.bench import planner_search
 from scenarios.bench.planner import PLACES_FILE, load_places, main
 from services.ai.planner import (
     ItineraryViolation,
@@ -126,6 +127,24 @@ def test_bench_runs_end_to_end_on_the_synthetic_fallback(tmp_path: Path) -> None
     # Not the shipped limit: figures, but no verdict.
     assert figures["at_shipped_settings"] is False
     assert set(figures["verdicts"].values()) == {None}
+
+
+def test_the_search_comparison_runs_every_search_on_the_same_requests(tmp_path: Path) -> None:
+    out = tmp_path / "searches.json"
+    args = ["--requests", "2", "--runs", "1", "--reference-runs", "1", "--reference-cpu", "0.05",
+            "--json", str(out)]  # fmt: skip
+    assert planner_search.main(args) == 0
+    figures = json.loads(out.read_text())
+    assert [s["name"] for s in figures["searches"]] == list(planner_search.SEARCHES)
+    for search in figures["searches"]:
+        assert search["n"] == 2 and len(search["quality"]) == 2
+        # Every run counts among the candidates for the best known: quality is at most 1.
+        assert 0 < search["quality_min"] <= search["quality_mean"] <= 1.0
+    assert all(1 <= days <= 5 for days in figures["days"])
+
+
+def test_the_search_comparison_refuses_a_missing_places_file(tmp_path: Path) -> None:
+    assert planner_search.main(["--places", str(tmp_path / "absent.json")]) == 2
 
 
 @pytest.mark.skipif(not PLACES_FILE.exists(), reason="dev data file not there yet")
