@@ -50,10 +50,7 @@ DAY_WEIGHTS = (1, 3, 4, 3, 1)
 # name → what differs from the shipped options (SolverOptions' defaults)
 SEARCHES: dict[str, dict[str, Any]] = {
     "shipped": {},
-    "no CPU rules for the second search": {
-        "later_start_below_s": None,
-        "later_start_cpu_share": None,
-    },
+    "a second search whatever the first one cost": {"later_start_below_s": None},
     "one start (the better seed)": {"starts": 1},
     "guided local search, one start": {"metaheuristic": "GUIDED_LOCAL_SEARCH", "starts": 1},
     "guided local search, one start, LNS limit 0.1 s (OR-Tools' default)": {

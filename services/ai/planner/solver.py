@@ -80,15 +80,10 @@ class SolverOptions:
     # minute; at most `starts` of them, the better seed first); an int = one shuffled order from
     # that random seed (different starting points for reference runs).
     seed_shuffle: int | None = None
-    # Local searches from different greedy seeds; the better result wins. Measured on 30 trips
-    # of 1-5 days in Seoul (scenarios/bench/planner.py's requests, each against the best of
-    # three 1.5 CPU-s runs): one start reached 0.989 of the best known on average (worst 0.91),
-    # two starts 0.995 (worst 0.97) for 2 × the CPU of one.
+    # Local searches from different greedy seeds; the better result wins. On 30 trips of 1-5
+    # days (`nox -s bench-planner-search`, n = 60): one start 0.977 of the best known on average
+    # (worst 0.838), two starts 0.989 (worst 0.950), for 61 → 89 ms of CPU on average.
     starts: int = 2
-    # A later search may use at most this share of the first search's CPU (None = no cap), so
-    # two starts cost at most twice one; not applied with `solution_limit`. On the 30 trips:
-    # mean CPU 88 → 79 ms, quality 0.994 → 0.993 (worst 0.950 both).
-    later_start_cpu_share: float | None = 1.0
     # A later search is begun only when the first one used less than this much CPU (None = always;
     # not applied with `solution_limit`). The second start pays most on short trips, where it is
     # cheap; on 5- and 7-day trips a first descent can take 0.3-0.6 s, and a second one doubled
@@ -103,9 +98,11 @@ class SolverOptions:
     # large-neighbourhood operator and each try to place a neighbour's meals. At the default
     # some neighbours ran into the cap one after the other, so a search went 0.4 s without a
     # new solution and the stall rule ended it far from its local optimum (0.87 of the best
-    # known on a 4-day trip; 0.98 on average). At 2 ms the descent reaches its local optimum:
-    # 0.989 on average, at a third of the CPU.
-    lns_time_limit_s: float = 0.002
+    # known on a 4-day trip; 0.98 on average). At a few ms the descent reaches its local
+    # optimum. 2 ms cost the same CPU as 5 ms, but it is wall time: on a loaded machine a
+    # preempted try ran past it, and 3 of 200 pairs of runs of one small request differed
+    # (0 of 200 at 3 and 5 ms); 10 ms cost more CPU for nothing.
+    lns_time_limit_s: float = 0.005
     # Objective units per travel minute (a prize point is 1000 units): 30 min of travel ≈ 0.24
     # prize points, enough to prefer compact days without giving up clearly better places.
     travel_cost_per_min: int = 8
@@ -198,12 +195,10 @@ def solve(
         params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
         params.lns_time_limit.FromMicroseconds(max(100, round(lns_s * 1e6)))
 
-    def descend(
-        seed_routes: list[list[int]], seed_units: int, lns_s: float, cpu_s: float | None
-    ) -> Any:
+    def descend(seed_routes: list[list[int]], seed_units: int, lns_s: float) -> Any:
         limit(lns_s)
         min_gain = max(1, int(options.min_gain * abs(seed_units)))
-        progress.append(_Progress(options.stall_s, min_gain, cpu_s))
+        progress.append(_Progress(options.stall_s, min_gain, options.cpu_limit_s))
         initial = routing.ReadAssignmentFromRoutes(seed_routes, True)
         if initial is None:  # never seen (the seed is feasible by construction)
             return routing.SolveWithParameters(params)  # OR-Tools' own start instead
@@ -224,11 +219,10 @@ def solve(
     for k, (seed_routes, seed_units) in enumerate(seeds[: max(1, options.starts)]):
         if k and not _another_search(options, started, first_cpu_s, deterministic):
             break
-        cpu_s = options.cpu_limit_s if k == 0 else _later_cpu_limit(options, first_cpu_s)
         search_started = time.thread_time()
-        assignment = descend(seed_routes, seed_units, lns_s, cpu_s)
+        assignment = descend(seed_routes, seed_units, lns_s)
         if assignment is None and lns_s < FALLBACK_LNS_S:
-            assignment = descend(seed_routes, seed_units, FALLBACK_LNS_S, cpu_s)
+            assignment = descend(seed_routes, seed_units, FALLBACK_LNS_S)
         if k == 0:
             first_cpu_s = time.thread_time() - search_started
         if assignment is None:
@@ -250,16 +244,6 @@ def _another_search(
         return False
     limit = options.later_start_below_s
     return deterministic or limit is None or first_cpu_s < limit
-
-
-def _later_cpu_limit(options: SolverOptions, first_cpu_s: float) -> float | None:
-    """A later search's CPU budget: at most its share of the first one's, within `cpu_limit_s`
-    (no share with a solution limit: a deterministic search never stops on a clock)."""
-    share = options.later_start_cpu_share
-    if share is None or options.solution_limit is not None:
-        return options.cpu_limit_s
-    capped = first_cpu_s * share
-    return capped if options.cpu_limit_s is None else min(options.cpu_limit_s, capped)
 
 
 def _build(

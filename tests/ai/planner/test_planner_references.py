@@ -139,24 +139,6 @@ def test_the_lns_limit_grows_with_the_days(searches: list[_Progress]) -> None:
     assert len(searches) == 1 and plan.totals.visits > 60
 
 
-def test_the_second_search_may_use_at_most_the_first_ones_cpu(
-    searches: list[_Progress],
-) -> None:
-    places, trip = _seoul_instance(3)
-    always = SolverOptions(time_limit_s=10.0, later_start_below_s=None)
-    plan_itinerary(places, trip, options=always)
-    first, second = searches
-    assert first.cpu_limit_s is None
-    assert second.cpu_limit_s is not None
-    assert 0 < second.cpu_limit_s <= second.started - first.started + 0.001
-    searches.clear()
-    plan_itinerary(places, trip, options=replace(always, later_start_cpu_share=None))
-    assert [s.cpu_limit_s for s in searches] == [None, None]
-    searches.clear()  # a deterministic search never stops on a clock
-    plan_itinerary(places, trip, options=SolverOptions(time_limit_s=60.0, solution_limit=40))
-    assert [s.cpu_limit_s for s in searches] == [None, None]
-
-
 def test_a_second_search_follows_only_a_cheap_first_one(searches: list[_Progress]) -> None:
     places, trip = _seoul_instance(3)
     plan_itinerary(places, trip, options=SolverOptions(time_limit_s=10.0, later_start_below_s=0.0))
