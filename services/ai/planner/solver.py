@@ -166,73 +166,88 @@ def solve(
     started = time.perf_counter()
     nodes = _nodes(candidates)
     model = _build(candidates, nodes, minutes, trip, options)
-    routing = model.routing
     seeds = _seeds(nodes, candidates, minutes, trip, model.manager, options)
-
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = getattr(
-        routing_enums_pb2.FirstSolutionStrategy, options.first_solution
-    )
-    params.local_search_metaheuristic = getattr(
-        routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
-    )
-    if options.solution_limit is not None:
-        params.solution_limit = options.solution_limit
-    params.log_search = bool(os.environ.get("TRIPGEN_PLANNER_LOG_SEARCH"))
-
-    # One callback for every search; each search gets its own stall clock.
-    progress: list[_Progress] = []
-
-    def on_solution() -> None:
-        # The stop rules are checked here, once per solution (every few ms), not in a
-        # solver.CustomLimit: that Python callback runs ~150 000 times a second and cost a
-        # quarter of the search's throughput.
-        if progress[-1].record(routing.CostVar().Value()):
-            routing.solver().FinishCurrentSearch()
-
-    def limit(lns_s: float) -> None:
-        left = options.time_limit_s - (time.perf_counter() - started)
-        params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
-        params.lns_time_limit.FromMicroseconds(max(100, round(lns_s * 1e6)))
-
-    def descend(seed_routes: list[list[int]], seed_units: int, lns_s: float) -> Any:
-        limit(lns_s)
-        min_gain = max(1, int(options.min_gain * abs(seed_units)))
-        progress.append(_Progress(options.stall_s, min_gain, options.cpu_limit_s))
-        initial = routing.ReadAssignmentFromRoutes(seed_routes, True)
-        if initial is None:  # never seen (the seed is feasible by construction)
-            return routing.SolveWithParameters(params)  # OR-Tools' own start instead
-        return routing.SolveFromAssignmentWithParameters(initial, params)
-
-    deterministic = options.solution_limit is not None
-    # (a deterministic search keeps OR-Tools' default: a few ms is a clock a busy machine hits)
-    lns_s = (
-        FALLBACK_LNS_S
-        if deterministic
-        else max(options.lns_time_limit_s, LNS_S_PER_DAY * trip.days)
-    )
-    routing.AddAtSolutionCallback(on_solution)
-    limit(lns_s)
-    routing.CloseModelWithParameters(params)
+    search = _Search(model, options, trip.days, started)
     best: RouteSolution | None = None
     first_cpu_s = 0.0
     for k, (seed_routes, seed_units) in enumerate(seeds[: max(1, options.starts)]):
-        if k and not _another_search(options, started, first_cpu_s, deterministic):
+        if k and not _another_search(options, started, first_cpu_s, search.deterministic):
             break
-        search_started = time.thread_time()
-        assignment = descend(seed_routes, seed_units, lns_s)
-        if assignment is None and lns_s < FALLBACK_LNS_S:
-            assignment = descend(seed_routes, seed_units, FALLBACK_LNS_S)
+        cpu_started = time.thread_time()
+        assignment = search.descend(seed_routes, seed_units)
         if k == 0:
-            first_cpu_s = time.thread_time() - search_started
+            first_cpu_s = time.thread_time() - cpu_started
         if assignment is None:
             continue
         # (read now: the next search reuses the model's assignment)
         found = _extract(model, assignment, nodes, candidates, trip.days)
         if best is None or found.objective < best.objective:
             best = found
-    solutions = sum(p.count for p in progress)
-    return None if best is None else replace(best, solutions=solutions)
+    return None if best is None else replace(best, solutions=search.solutions)
+
+
+class _Search:
+    """The searches on one closed model: their parameters, their stop rules, and a local search
+    from a seed (under the short LNS limit, and again under OR-Tools' default if the seed could
+    not be read in under it)."""
+
+    def __init__(self, model: _Model, options: SolverOptions, days: int, started: float) -> None:
+        self.routing = model.routing
+        self.options = options
+        self.started = started
+        self.deterministic = options.solution_limit is not None
+        # (a deterministic search keeps OR-Tools' default: a few ms is a clock a busy machine hits)
+        self.lns_s = (
+            FALLBACK_LNS_S
+            if self.deterministic
+            else max(options.lns_time_limit_s, LNS_S_PER_DAY * days)
+        )
+        self.progress: list[_Progress] = []  # one per search: each has its own stall clock
+        self.params = pywrapcp.DefaultRoutingSearchParameters()
+        self.params.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, options.first_solution
+        )
+        self.params.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, options.metaheuristic
+        )
+        if options.solution_limit is not None:
+            self.params.solution_limit = options.solution_limit
+        self.params.log_search = bool(os.environ.get("TRIPGEN_PLANNER_LOG_SEARCH"))
+        self.routing.AddAtSolutionCallback(self._on_solution)
+        self._limit(self.lns_s)
+        self.routing.CloseModelWithParameters(self.params)
+
+    @property
+    def solutions(self) -> int:
+        return sum(p.count for p in self.progress)
+
+    def descend(self, seed_routes: list[list[int]], seed_units: int) -> Any:
+        """The best assignment found from this seed, or None."""
+        assignment = self._search(seed_routes, seed_units, self.lns_s)
+        if assignment is None and self.lns_s < FALLBACK_LNS_S:
+            assignment = self._search(seed_routes, seed_units, FALLBACK_LNS_S)
+        return assignment
+
+    def _search(self, seed_routes: list[list[int]], seed_units: int, lns_s: float) -> Any:
+        self._limit(lns_s)
+        min_gain = max(1, int(self.options.min_gain * abs(seed_units)))
+        self.progress.append(_Progress(self.options.stall_s, min_gain, self.options.cpu_limit_s))
+        initial = self.routing.ReadAssignmentFromRoutes(seed_routes, True)
+        if initial is None:  # never seen (the seed is feasible by construction)
+            return self.routing.SolveWithParameters(self.params)  # OR-Tools' own start instead
+        return self.routing.SolveFromAssignmentWithParameters(initial, self.params)
+
+    def _limit(self, lns_s: float) -> None:
+        left = self.options.time_limit_s - (time.perf_counter() - self.started)
+        self.params.time_limit.FromMilliseconds(max(10, int(left * 1000)))
+        self.params.lns_time_limit.FromMicroseconds(max(100, round(lns_s * 1e6)))
+
+    def _on_solution(self) -> None:
+        # The stop rules are checked here, once per solution (every few ms), not in a
+        # solver.CustomLimit: that Python callback runs ~150 000 times a second and cost a
+        # quarter of the search's throughput.
+        if self.progress[-1].record(self.routing.CostVar().Value()):
+            self.routing.solver().FinishCurrentSearch()
 
 
 def _another_search(
