@@ -115,8 +115,9 @@ def greedy_seeds(
     shuffle: int | None = None,
 ) -> list[list[list[int]]]:
     """Greedy first solutions, the best (by `seed_value`) first: by prize, and by prize per
-    minute of visit. Neither wins everywhere (long visits of high prize block a day's slots),
-    and neither does the local search that starts from each (solver.py descends from both).
+    minute of visit and of travel from the lodging. Neither wins everywhere (long visits of high
+    prize block a day's slots), and neither does the local search that starts from each
+    (solver.py descends from both).
     `shuffle`: one random order instead (must-visits still first), from that random seed."""
 
     def must_first(i: int) -> tuple[bool, int]:

@@ -47,7 +47,8 @@ from services.ai.planner.seed import greedy_seeds, route_starts, seed_value
 # The default deadline for the whole plan_itinerary call up to the search's end (candidates,
 # matrix, model, seed and search; the scheduler and the checker add a few ms). ai-service ships
 # its own (`planner_time_limit_s` in services/ai/settings.py, the chart's PLANNER_TIME_LIMIT_S);
-# the deadline is a cap: the search normally ends earlier, on the stall rule below.
+# the deadline is a cap: a search normally ends earlier, at its local optimum or on the stall
+# rule below.
 DEFAULT_TIME_LIMIT_S = 1.0
 # A further start is begun only with at least this much of the deadline left.
 MIN_START_S = 0.05
@@ -81,8 +82,8 @@ class SolverOptions:
     # that random seed (different starting points for reference runs).
     seed_shuffle: int | None = None
     # Local searches from different greedy seeds; the better result wins. On 30 trips of 1-5
-    # days (`nox -s bench-planner-search`, n = 60): one start 0.977 of the best known on average
-    # (worst 0.838), two starts 0.989 (worst 0.950), for 61 → 89 ms of CPU on average.
+    # days (`nox -s bench-planner-search`, n = 60): one start 0.976 of the best known on average
+    # (worst 0.814), two starts 0.989 (worst 0.939), for 51 → 86 ms of CPU on average.
     starts: int = 2
     # A later search is begun only when the first one used less than this much CPU (None = always;
     # not applied with `solution_limit`). The second start pays most on short trips, where it is
