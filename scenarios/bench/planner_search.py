@@ -174,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.requests < 1 or args.runs < 1 or args.reference_runs < 1:
         console.print("[bold red]error:[/] --requests, --runs and --reference-runs must be ≥ 1")
         return 2
+    if not args.reference_cpu > 0:
+        console.print(f"[bold red]error:[/] --reference-cpu must be > 0, got {args.reference_cpu}")
+        return 2
     places = load_places(args.places, "Seoul")
     time_limit = shipped_time_limit()
     console.print(

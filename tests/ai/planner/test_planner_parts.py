@@ -143,8 +143,15 @@ def test_the_search_comparison_runs_every_search_on_the_same_requests(tmp_path: 
     assert all(1 <= days <= 5 for days in figures["days"])
 
 
-def test_the_search_comparison_refuses_a_missing_places_file(tmp_path: Path) -> None:
+def test_the_search_comparison_refuses_a_missing_places_file_and_bad_budgets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert planner_search.main(["--places", str(tmp_path / "absent.json")]) == 2
+    assert "no places file" in capsys.readouterr().out
+    assert planner_search.main(["--requests", "0"]) == 2
+    assert "--requests" in capsys.readouterr().out
+    assert planner_search.main(["--reference-cpu", "0"]) == 2
+    assert "--reference-cpu must be > 0" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not PLACES_FILE.exists(), reason="dev data file not there yet")
