@@ -176,7 +176,9 @@ def measure(
 
 
 def _per_route(results: LoadResults) -> dict[str, dict[str, Any]]:
-    keys = ("requests", "failures", "rps", "p95_ms")
+    """Locust's rows by request name; the method makes a row a route (the capacity model reads
+    a one-route case's CPU as that route's, `simulation.capacity.route_cpu`)."""
+    keys = ("method", "requests", "failures", "rps", "p95_ms")
     return {e.name: {k: getattr(e, k) for k in keys} for e in results.endpoints}
 
 

@@ -5,6 +5,9 @@ nox -s capacity -- --results PATH       # calibrate from that run (default: the 
                                         # calibration step, else the latest run)
 nox -s capacity -- --validate           # real load on local prod-sim; predicted vs measured;
                                         # writes .tripgen/capacity/validation.json (minutes)
+nox -s capacity -- --route-cpu FILE     # weigh each service's routes by this `nox -s bench`
+                                        # report (default: the newest usable one; or
+                                        # --no-route-cpu: by mean response time only)
 nox -s capacity-day                     # the wall time of a simulated day per phase (< 10 s)
 """
 
@@ -36,13 +39,22 @@ from simulation.capacity.cost import PRICES_FILE, PricesError, load_prices
 from simulation.capacity.evidence import Validation, load_validation
 from simulation.capacity.loadshapes import daily_shape, phases
 from simulation.capacity.report import write_report
+from simulation.capacity.route_cpu import RouteCpu, RouteCpuError, resolve_route_cpu
 from simulation.capacity.study import Study, run_study, simulate
 from simulation.capacity.validate import startup_distribution
 from simulation.capacity.workload import Workload, calibrate_workload
 from simulation.k8s.chart import ChartError
 from simulation.k8s.helm import HelmError
+from simulation.state import run_dir
 
 OUT_DIR = Path(".tripgen/capacity")
+
+
+def bench_dir() -> Path:
+    """Where `nox -s bench` writes its reports."""
+    return run_dir() / "bench"
+
+
 console = Console()
 
 
@@ -57,6 +69,19 @@ def _parser() -> argparse.ArgumentParser:
         "calibrated from a measured run; --validate measures how good the predictions are.",
     )
     parser.add_argument("--results", type=Path, help="calibrate from this results.json")
+    parser.add_argument(
+        "--route-cpu",
+        type=Path,
+        metavar="BENCH_JSON",
+        help="weigh each service's routes by this `nox -s bench` report's CPU per request "
+        "(default: the newest usable one in <run dir>/bench)",
+    )
+    parser.add_argument(
+        "--no-route-cpu",
+        dest="use_route_cpu",
+        action="store_false",
+        help="weigh routes by mean response time only",
+    )
     parser.add_argument(
         "--cpu-speed-ratio",
         type=float,
@@ -102,6 +127,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def route_cpu_of(args: argparse.Namespace) -> RouteCpu | None:
+    """The benchmark figures that weigh each service's routes, as the arguments ask."""
+    root = bench_dir()
+    try:
+        route_cpu = resolve_route_cpu(args.route_cpu, enabled=args.use_route_cpu, root=root)
+    except RouteCpuError as exc:
+        raise UsageError(str(exc)) from exc
+    if route_cpu is not None:
+        console.print(f"[dim]route CPU from the benchmark: {route_cpu.describe()}[/]")
+    elif args.use_route_cpu:
+        console.print(
+            f"[dim]no benchmark report with route CPU in {root}: routes are weighed by "
+            "mean response time (`nox -s bench` measures them)[/]"
+        )
+    return route_cpu
+
+
 def _calibration_source(args: argparse.Namespace) -> tuple[Workload, Validation | None]:
     validation = load_validation()
     if args.results is not None:
@@ -111,8 +153,11 @@ def _calibration_source(args: argparse.Namespace) -> tuple[Workload, Validation 
             results = LoadResults.load(args.results)
         except (ValidationError, ValueError) as exc:
             raise UsageError(f"{args.results} is not a results JSON: {exc}") from exc
-        return calibrate_workload(results, source=str(args.results)), validation
+        return calibrate_workload(
+            results, source=str(args.results), route_cpu=route_cpu_of(args)
+        ), validation
     if validation is not None:
+        # The validation's own calibration, route weights included (its report names them).
         return Workload.from_dict(validation.workload), validation
     path = latest_results()
     if path is None:
@@ -120,7 +165,9 @@ def _calibration_source(args: argparse.Namespace) -> tuple[Workload, Validation 
             "no measured run found: run `nox -s capacity -- --validate` (best: it also measures "
             "the model's error), `nox -s load`, or pass --results PATH"
         )
-    return calibrate_workload(LoadResults.load(path), source=str(path)), None
+    return calibrate_workload(
+        LoadResults.load(path), source=str(path), route_cpu=route_cpu_of(args)
+    ), None
 
 
 def _print_scenarios(study: Study) -> None:
@@ -318,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.validate:
             from simulation.capacity.validate_cli import run_validation
 
-            return run_validation(args, assumptions, console)
+            return run_validation(args, assumptions, console, route_cpu_of(args))
         if args.day:
             return time_days(args, assumptions)
         return simulate_all(args, assumptions)

@@ -50,6 +50,21 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
+def _route_cpu_note(workload: Workload) -> str:
+    if workload.route_cpu_source:
+        return (
+            "Route CPU is each service's measured CPU shared out over its routes by mean "
+            "response time (an estimate), except where the benchmark measured two or more routes "
+            "of a service one at a time: those share their estimates' sum in proportion to its "
+            f"CPU per request (`{workload.route_cpu_source}`)."
+        )
+    return (
+        "Route CPU is the service's CPU apportioned by mean response time (an estimate; "
+        "`nox -s bench` measures the key routes one at a time, and the model uses its latest "
+        "report when there is one)."
+    )
+
+
 def _calibration(workload: Workload) -> list[str]:
     rows = [
         (
@@ -57,6 +72,7 @@ def _calibration(workload: Workload) -> list[str]:
             r.service,
             f"{r.share:.1%}",
             f"{r.demand_s * 1000:.2f} ms",
+            r.cpu_from,
             _ms(r.mean_ms),
             _ms(r.p95_ms),
         )
@@ -74,10 +90,11 @@ def _calibration(workload: Workload) -> list[str]:
         f"{workload.generations_per_request:.4f} generations per request, "
         f"{workload.generation_cpu_s:.2f} CPU-s each. Cache hit ratio "
         + (f"{workload.cache_hit_ratio:.1%}" if workload.cache_hit_ratio is not None else "—")
-        + ". Route CPU is the service's CPU apportioned by mean response time (an estimate).",
+        + ". "
+        + _route_cpu_note(workload),
         "",
     ]
-    header = ["Route", "Service", "Share", "CPU/request", "Mean", "p95"]
+    header = ["Route", "Service", "Share", "CPU/request", "weighed by", "Mean", "p95"]
     return lines + _table(header, rows)
 
 

@@ -32,6 +32,7 @@ from simulation.capacity.localfit import (
     measured_figures,
     predicted_figures,
 )
+from simulation.capacity.route_cpu import RouteCpu
 from simulation.capacity.study import checks, simulate
 from simulation.capacity.validation import (
     deployment_processes,
@@ -207,12 +208,12 @@ def fixed_cost_extras(
 
 
 def compare(
-    steps: list[MeasuredStep], log: Callable[[str], None]
+    steps: list[MeasuredStep], log: Callable[[str], None], route_cpu: RouteCpu | None = None
 ) -> tuple[Workload, list[StepComparison], list[dict[str, Any]]]:
     calibration = main_calibration(steps)
     cal_results = calibration.load()
     cal_extras = fixed_cost_extras(steps, calibration, log)
-    workload = calibrate_workload(cal_results, cal_extras, str(calibration.results))
+    workload = calibrate_workload(cal_results, cal_extras, str(calibration.results), route_cpu)
     cores = cal_results.machine.cores
     duration = cal_results.actual_duration_s
     setup = StepSetup(calibration.users, _replicas(cal_results), duration)
@@ -320,8 +321,9 @@ def build_validation(
     assumptions: Assumptions,
     git: tuple[str | None, bool | None],
     log: Callable[[str], None],
+    route_cpu: RouteCpu | None = None,
 ) -> Validation:
-    workload, comparisons, laws = compare(steps, log)
+    workload, comparisons, laws = compare(steps, log, route_cpu)
     distribution = startup_distribution(startup, assumptions.pod_startup_s)
     return Validation(
         created_at=datetime.now(UTC),

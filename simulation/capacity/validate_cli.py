@@ -18,6 +18,7 @@ from rich.table import Table
 from simulation.capacity.assumptions import Assumptions
 from simulation.capacity.cluster_spec import prod_cluster
 from simulation.capacity.evidence import Validation
+from simulation.capacity.route_cpu import RouteCpu
 from simulation.capacity.validate import build_validation, load_steps, measure
 from simulation.capacity.validation import ValidationRunError
 from simulation.platforms.base import PlatformError
@@ -112,7 +113,14 @@ def print_verdict(validation: Validation, console: Console) -> None:
         )
 
 
-def run_validation(args: argparse.Namespace, assumptions: Assumptions, console: Console) -> int:
+def run_validation(
+    args: argparse.Namespace,
+    assumptions: Assumptions,
+    console: Console,
+    route_cpu: RouteCpu | None = None,
+) -> int:
+    """Measure (or reuse) the steps, predict them, save and print the validation; `route_cpu`
+    weighs each service's routes in the calibration."""
     directory = args.run_dir or args.out / "validation-run"
     began = time.monotonic()
     try:
@@ -132,7 +140,7 @@ def run_validation(args: argparse.Namespace, assumptions: Assumptions, console: 
         console.print(f"[red]error:[/] the validation could not run: {exc}")
         return 2
     validation = build_validation(
-        steps, startup, prod_cluster(), assumptions, git_state(), console.print
+        steps, startup, prod_cluster(), assumptions, git_state(), console.print, route_cpu
     )
     path = validation.save()
     print_comparison(validation, console)

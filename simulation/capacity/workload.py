@@ -8,9 +8,10 @@ replicas' connection-pool samples):
   outbox relays, queue polling, metric scrapes — when the validation measured it; it is taken
   out before the per-request demand is computed, and the simulations burn it per pod;
 * CPU demand (process CPU-seconds per request): per service from its replicas' CPU (less their
-  idle CPU) over its requests; inside a service, apportioned to its routes in proportion to
-  their mean response times (one run cannot separate two routes of one process — stated as an
-  estimate); nginx,
+  idle CPU) over its requests; inside a service, shared out over its routes by weights — the
+  benchmark's CPU per request for the routes it measured one at a time, when a benchmark report
+  is given (`simulation.capacity.route_cpu`), else their mean response times (one run cannot
+  separate two routes of one process: an estimate); the service's CPU is kept either way; nginx,
   PostgreSQL and Redis per API request; the load generator per request (local model only);
 * AI generation: generations per API request and CPU per generation (the ai-service's CPU
   over the run's `ai_generation` samples: its load arrives through the queue);
@@ -30,6 +31,7 @@ from typing import Any
 
 from runs.results import EndpointStats, LoadResults
 from simulation.capacity.calibration import SERVICES, CalibrationError, modelled_service_of
+from simulation.capacity.route_cpu import RouteCpu
 
 DEPENDENCIES = ("nginx", "postgresql", "redis")
 # The processes of each dependency on the local platform: one server each, or prod-sim's
@@ -42,6 +44,9 @@ DEPENDENCY_PROCESSES = {
     "redis": ("redis", "redis-1", "redis-2"),
 }
 GENERATION_METRIC = "ai_generation"
+# Where a route's share of its service's CPU comes from.
+CPU_FROM_BENCHMARK = "benchmark"
+CPU_FROM_RESPONSE_TIME = "response time"
 Points = tuple[tuple[float, float], ...]  # (cumulative fraction, ms), increasing
 
 
@@ -93,6 +98,7 @@ class RouteProfile:
     latency_ms: Points
     mean_ms: float
     p95_ms: float
+    cpu_from: str = CPU_FROM_RESPONSE_TIME  # what weighed its share of the service's CPU
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,7 @@ class Workload:
     rss_mib: dict[str, float]
     replicas: dict[str, int]
     idle_cores: dict[str, float] = field(default_factory=dict)  # per replica / per dependency
+    route_cpu_source: str = ""  # the benchmark report behind route weights ("" = none)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,7 +190,7 @@ def _busy_cpu_s(results: LoadResults, name: str, idle: dict[str, float]) -> floa
 
 
 def _routes(
-    results: LoadResults, total: int, idle: dict[str, float]
+    results: LoadResults, total: int, idle: dict[str, float], route_ms: dict[str, float]
 ) -> tuple[list[RouteProfile], dict[str, float]]:
     by_service: dict[str, list[EndpointStats]] = {s: [] for s in SERVICES}
     for endpoint in results.endpoints:
@@ -198,28 +205,58 @@ def _routes(
         if not requests or service not in usage:
             continue
         demand[service] = _busy_cpu_s(results, service, idle) / requests
-        mean = sum(e.mean_ms * e.requests for e in endpoints) / requests
-        for e in endpoints:
-            weight = e.mean_ms / mean if mean > 0 else 1.0
-            points = endpoint_points(e)
+        shares = _route_demands(endpoints, demand[service], route_ms)
+        for e, (route_demand, cpu_from) in zip(endpoints, shares, strict=True):
             routes.append(
                 RouteProfile(
                     name=e.key,
                     service=service,
                     share=e.requests / total,
-                    demand_s=demand[service] * weight,
-                    latency_ms=points,
+                    demand_s=route_demand,
+                    latency_ms=endpoint_points(e),
                     mean_ms=e.mean_ms,
                     p95_ms=e.p95_ms or e.percentiles_ms.get("95", e.max_ms),
+                    cpu_from=cpu_from,
                 )
             )
     return routes, demand
 
 
+def _route_demands(
+    endpoints: list[EndpointStats], service_demand_s: float, route_ms: dict[str, float]
+) -> list[tuple[float, str]]:
+    """Each endpoint's CPU-seconds per request, and what weighed it.
+
+    By default the service's CPU per request scaled by the route's mean response time, so the
+    requests together cost what the service measured. When the benchmark measured two or more
+    of its routes, those share what their estimates add up to in proportion to its CPU figures
+    (the benchmark says how they compare, at its own load); the other routes keep their
+    estimates. One measured route has nothing to compare with: it keeps its estimate too.
+    """
+    requests = sum(e.requests for e in endpoints)
+    mean_ms = sum(e.mean_ms * e.requests for e in endpoints) / requests
+    by_time = [service_demand_s * (e.mean_ms / mean_ms if mean_ms > 0 else 1.0) for e in endpoints]
+    measured = [(e, t) for e, t in zip(endpoints, by_time, strict=True) if route_ms.get(e.key)]
+    estimated_s = sum(e.requests * t for e, t in measured)
+    benchmark_ms = sum(e.requests * route_ms[e.key] for e, _ in measured)
+    if len(measured) < 2 or benchmark_ms <= 0:
+        return [(t, CPU_FROM_RESPONSE_TIME) for t in by_time]
+    return [
+        (route_ms[e.key] * estimated_s / benchmark_ms, CPU_FROM_BENCHMARK)
+        if route_ms.get(e.key)
+        else (t, CPU_FROM_RESPONSE_TIME)
+        for e, t in zip(endpoints, by_time, strict=True)
+    ]
+
+
 def calibrate_workload(
-    results: LoadResults, extras: StepExtras | None = None, source: str = ""
+    results: LoadResults,
+    extras: StepExtras | None = None,
+    source: str = "",
+    route_cpu: RouteCpu | None = None,
 ) -> Workload:
-    """The workload of one measured step; CalibrationError when it cannot calibrate."""
+    """The workload of one measured step; CalibrationError when it cannot calibrate.
+    `route_cpu` (a benchmark's per-route CPU) weighs each service's routes."""
     extras = extras or StepExtras()
     duration = max(results.actual_duration_s, 1e-9)
     total = sum(e.requests for e in results.endpoints if modelled_service_of(e.name) is not None)
@@ -230,7 +267,7 @@ def calibrate_workload(
             "the run has no CPU per service (resource_usage): run it on the local platform"
         )
     idle = extras.idle_cores
-    routes, demand = _routes(results, total, idle)
+    routes, demand = _routes(results, total, idle, route_cpu.ms_per_request if route_cpu else {})
     usage = results.resource_usage
     generations = results.custom_metrics.get(GENERATION_METRIC)
     gen_samples = [s.value for s in generations.samples if s.ok] if generations else []
@@ -268,4 +305,5 @@ def calibrate_workload(
         rss_mib={s: u.max_rss_mb for s, u in usage.items() if u.max_rss_mb is not None},
         replicas=dict(results.replicas),
         idle_cores=dict(idle),
+        route_cpu_source=route_cpu.source if route_cpu else "",
     )
