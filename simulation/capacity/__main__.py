@@ -136,10 +136,15 @@ def route_cpu_of(args: argparse.Namespace) -> RouteCpu | None:
         raise UsageError(str(exc)) from exc
     if route_cpu is not None:
         console.print(f"[dim]route CPU from the benchmark: {route_cpu.describe()}[/]")
+        if not route_cpu.weighed_services():
+            console.print(
+                "[yellow]that report measured at most one route of each service: nothing to "
+                "weigh, routes stay weighed by mean response time[/]"
+            )
     elif args.use_route_cpu:
         console.print(
-            f"[dim]no benchmark report with route CPU in {root}: routes are weighed by "
-            "mean response time (`nox -s bench` measures them)[/]"
+            f"[dim]no benchmark report in {root} measured two routes of one service: routes "
+            "are weighed by mean response time (`nox -s bench` measures them)[/]"
         )
     return route_cpu
 

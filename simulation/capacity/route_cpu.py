@@ -44,6 +44,16 @@ class RouteCpu:
     ms_per_request: dict[str, float]
     requests: dict[str, int]  # the n behind each figure
 
+    def weighed_services(self) -> list[str]:
+        """The services with two or more measured routes: the only ones the figures can weigh
+        (one route of a service has nothing in it to compare with)."""
+        counts: dict[str, int] = {}
+        for key in self.ms_per_request:
+            service = service_of(key.partition(" ")[2])
+            if service is not None:
+                counts[service] = counts.get(service, 0) + 1
+        return sorted(service for service, n in counts.items() if n >= 2)
+
     def describe(self) -> str:
         routes = ", ".join(
             f"{key} {ms:.2f} ms (n={self.requests[key]:,})"
@@ -116,13 +126,17 @@ def load_route_cpu(path: Path, mode: str | None = None) -> RouteCpu:
 
 
 def latest_route_cpu(root: Path) -> RouteCpu | None:
-    """The newest finished benchmark report under `root` with route CPU in it; None if none.
-    Older and unfinished reports are passed over (a default must not stop the model)."""
+    """The newest finished benchmark report under `root` that can weigh a service's routes;
+    None if none. Unfinished reports, and runs that measured at most one route per service (a
+    `--only trip_create` run, say), are passed over: a default must not stop the model, nor
+    shadow an older report that measured more."""
     for path in sorted(root.glob("*.json"), reverse=True):  # names are UTC stamps
         try:
-            return load_route_cpu(path)
+            route_cpu = load_route_cpu(path)
         except RouteCpuError:
             continue
+        if route_cpu.weighed_services():
+            return route_cpu
     return None
 
 

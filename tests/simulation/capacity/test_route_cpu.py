@@ -123,17 +123,24 @@ def test_a_file_that_is_not_a_usable_report_is_named_with_the_reason(
         load_route_cpu(tmp_path / "missing.json")
 
 
-def test_the_default_is_the_newest_finished_report_with_route_cpu(tmp_path: Path) -> None:
+def test_the_default_is_the_newest_finished_report_that_can_weigh_routes(tmp_path: Path) -> None:
     assert latest_route_cpu(tmp_path) is None
     good = bench_report(("prod", usual_cases()))
     (tmp_path / "20261201T000000Z.json").write_text(json.dumps(good))
-    newer = bench_report(("prod", [case("p", ["/api/users/me"], {"user": 0.9})]))
-    (tmp_path / "20261202T000000Z.json").write_text(json.dumps(newer))
+    two_routes = [
+        case("p", ["/api/users/me"], {"user": 0.9}),
+        case("login", ["/api/users/login"], {"user": 27.0}, method="POST"),
+    ]
+    (tmp_path / "20261202T000000Z.json").write_text(json.dumps(bench_report(("prod", two_routes))))
+    one_route = bench_report(("one", [case("p", ["/api/users/me"], {"user": 0.8})]))
+    (tmp_path / "20261203T000000Z.json").write_text(json.dumps(one_route))
     unfinished = bench_report(("prod", usual_cases()), complete=False)
-    (tmp_path / "20261203T000000Z.json").write_text(json.dumps(unfinished))
-    (tmp_path / "20261204T000000Z.json").write_text("{broken")
+    (tmp_path / "20261204T000000Z.json").write_text(json.dumps(unfinished))
+    (tmp_path / "20261205T000000Z.json").write_text("{broken")
     chosen = latest_route_cpu(tmp_path)
     assert chosen is not None and chosen.source.endswith("20261202T000000Z.json")
+    assert chosen.weighed_services() == ["user"]
+    assert load_route_cpu(tmp_path / "20261203T000000Z.json").weighed_services() == []
     assert resolve_route_cpu(None, enabled=False, root=tmp_path) is None
     with pytest.raises(RouteCpuError):
         resolve_route_cpu(tmp_path / "20261204T000000Z.json", enabled=True, root=tmp_path)
