@@ -163,6 +163,11 @@ def _calibration_source(args: argparse.Namespace) -> tuple[Workload, Validation 
         ), validation
     if validation is not None:
         # The validation's own calibration, route weights included (its report names them).
+        if args.route_cpu is not None or not args.use_route_cpu:
+            console.print(
+                "[yellow]the saved validation's calibration keeps the route weights it was "
+                "made with; --route-cpu and --no-route-cpu apply to --results or --validate[/]"
+            )
         return Workload.from_dict(validation.workload), validation
     path = latest_results()
     if path is None:

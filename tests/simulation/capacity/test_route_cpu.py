@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from runs.results import LoadResults
 from scenarios.bench.cases import Figures
 from scenarios.bench.measure import _per_route
 from scenarios.bench.results import ModeRun, build_report
+from simulation.capacity import __main__ as capacity_cli
 from simulation.capacity.__main__ import main as capacity_main
 from simulation.capacity.report import _calibration
 from simulation.capacity.route_cpu import (
@@ -218,3 +220,16 @@ def test_the_command_refuses_a_route_cpu_file_it_cannot_read(
     )  # fmt: skip
     assert code == 2
     assert "no benchmark report at" in capsys.readouterr().out
+
+
+def test_route_weights_asked_for_over_a_saved_validation_are_said_not_to_apply(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    saved = calibrate_workload(measured(), route_cpu=figures({ME: 0.9}))
+    validation = SimpleNamespace(workload=saved.to_dict())
+    monkeypatch.setattr(capacity_cli, "load_validation", lambda: validation)
+    for argv in (["--no-route-cpu"], ["--route-cpu", "bench.json"], []):
+        workload, used = capacity_cli._calibration_source(capacity_cli._parser().parse_args(argv))
+        assert used is validation and workload == Workload.from_dict(saved.to_dict())
+        said = capsys.readouterr().out
+        assert ("keeps the route weights it was made with" in said) == bool(argv)
