@@ -17,12 +17,12 @@ from services.ai.generation import PREVIEW_SCOPE, PlanningOptions
 from services.ai.resources import GeneratorDep, RepoDep, SettingsDep
 from services.ai.schemas import PreviewPublic, PreviewRequest, SchedulePublic
 from services.ai.trip_access import can_see_trip
-from services.kit.auth import CurrentUser
+from services.kit.access import CurrentUser
 from services.kit.errors import FieldError, NotFound, ServiceUnavailable, Unprocessable
-from services.kit.ratelimit import RateLimited
 from services.kit.resources import ResourcesDep
 
-router = APIRouter(prefix="/api/ai", tags=["ai"], dependencies=[RateLimited])
+# Every route takes `CurrentUser`, which rate-limits the request before it checks the caller.
+router = APIRouter(prefix="/api/ai", tags=["ai"])
 JSON = "application/json"
 RETRY_AFTER_S = 5
 # The request field a planning refusal is about, by its code (the rest: the request as a whole).

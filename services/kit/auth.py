@@ -1,5 +1,5 @@
-"""JWT issue/verify and the auth checks every service's routes depend on (HS256, expiry and
-`kid` required).
+"""JWT issue/verify and the caller checks behind every service's routes (HS256, expiry and `kid`
+required); routes depend on them through `services.kit.access`, which rate-limits first.
 
 Signatures are checked without a call, and a token already verified is not verified again: each
 codec keeps the last `remembered` access tokens it accepted, by their exact text, until they
@@ -14,13 +14,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Request
 
 from services.kit.errors import Forbidden, Unauthorized
 from services.kit.sessions import SessionVersions
@@ -237,9 +236,6 @@ async def current_principal(request: Request) -> Principal:
     return result
 
 
-CurrentCaller = Annotated[Principal, Depends(current_principal)]
-
-
 async def current_user(request: Request) -> Principal:
     """A person (a user id for `sub`): a service token, or any other subject, gets 403.
     Calls `current_principal` itself rather than depending on it: one dependency, not two."""
@@ -255,36 +251,6 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-CurrentUser = Annotated[Principal, Depends(current_user)]
-
-
-def require_role(role: Role) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency that lets through users with at least `role` (their live role: a role
-    change ends the session, so the token's role is the current one)."""
-
-    async def check(request: Request) -> Principal:
-        principal = await current_user(request)
-        if not principal.has_role(role):
-            raise Forbidden(f"requires role {role.value}")
-        return principal
-
-    return check
-
-
-def require_service(*services: str) -> Callable[[Request], Awaitable[Principal]]:
-    """A dependency for internal routes: only the named services' own tokens get through."""
-    allowed = {f"{SERVICE_PREFIX}{name}" for name in services}
-
-    async def check(request: Request) -> Principal:
-        principal = await current_principal(request)
-        if principal.user_id not in allowed:
-            names = ", ".join(sorted(services))
-            raise Forbidden(f"an internal route: only {names} may call it")
-        return principal
-
-    return check
 
 
 def service_token(codec: TokenCodec, service: str, audience: tuple[str, ...] | None = None) -> str:
@@ -309,6 +275,3 @@ class ServiceCredentials:
             self._header = f"Bearer {service_token(self.codec, self.service)}"
             self._expires_at = time.time() + self.codec.access_ttl_s
         return self._header
-
-
-AdminUser = Annotated[Principal, Depends(require_role(Role.ADMIN))]

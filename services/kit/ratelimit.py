@@ -4,6 +4,8 @@ Keyed on the verified user when a bearer token is present, else on the client ad
 anonymous routes (login, register) are limited too. A Redis outage disables the limit rather
 than the service: availability outranks a gateway-level control that prod also enforces at WAF.
 Service tokens (`sub` = `service:<name>`) are exempt: the limit is per user, not per service.
+A request is counted once, however many dependencies ask (`services.kit.access` limits inside
+each caller check).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from services.kit.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 WINDOW_S = 60
+_COUNTED = "tripgen.rate_limited"  # scope key: this request has been counted
 
 
 async def rate_limit(request: Request) -> None:
+    if _COUNTED in request.scope:
+        return
+    request.scope[_COUNTED] = True
     resources = request.app.state.resources
     limit = resources.settings.rate_limit_per_minute
     if limit <= 0:

@@ -10,11 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import TypeAdapter
 
-from services.kit.auth import current_principal
+from services.kit.access import limited_principal
 from services.kit.cache import LOCATION, STATIC
 from services.kit.errors import FieldError, NotFound, Unprocessable, field_error
 from services.kit.query import query_model, query_parameters
-from services.kit.ratelimit import RateLimited
 from services.kit.resources import CacheDep
 from services.kit.types import Text
 from services.kit.vocabulary import Category
@@ -37,7 +36,7 @@ from services.location.schemas import (
 router = APIRouter(
     prefix="/api/locations",
     tags=["locations"],
-    dependencies=[RateLimited, Depends(current_principal)],
+    dependencies=[Depends(limited_principal)],  # the rate limit, then the caller: one dependency
 )
 
 JSON = "application/json"

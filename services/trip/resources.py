@@ -43,7 +43,7 @@ async def get_relay(request: Request) -> OutboxRelay:
     return request.app.state.trip_resources.outbox
 
 
-async def get_locations(request: Request) -> LocationClient:
+def location_client(request: Request) -> LocationClient:
     shared = request.app.state.resources
     settings = request.app.state.trip_resources.settings
     return LocationClient(
@@ -51,6 +51,21 @@ async def get_locations(request: Request) -> LocationClient:
     )
 
 
+@dataclass(frozen=True)
+class TripWrite:
+    """What a route that creates or changes a trip needs, as one dependency instead of three:
+    the repository, the relay its commit wakes, location-service to check the destination."""
+
+    trips: TripRepository
+    outbox: OutboxRelay
+    locations: LocationClient
+
+
+async def get_trip_write(request: Request) -> TripWrite:
+    trip = request.app.state.trip_resources
+    return TripWrite(trip.trips, trip.outbox, location_client(request))
+
+
 RepoDep = Annotated[TripRepository, Depends(get_repo)]
 RelayDep = Annotated[OutboxRelay, Depends(get_relay)]
-LocationsDep = Annotated[LocationClient, Depends(get_locations)]
+TripWriteDep = Annotated[TripWrite, Depends(get_trip_write)]

@@ -17,15 +17,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from psycopg import OperationalError
 
+from services.kit.access import limited
 from services.kit.auth import current_user
 from services.kit.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from services.kit.ratelimit import RateLimited
 from services.kit.trip_events import EventType, trip_event
 from services.trip.connections import not_serving
 from services.trip.locations import LocationClient
 from services.trip.messages import schedule_request, schedule_requested
 from services.trip.repository import ScheduleRecord, TripAccess, TripRepository
-from services.trip.resources import LocationsDep, RelayDep, RepoDep
+from services.trip.resources import RelayDep, RepoDep, TripWriteDep
 from services.trip.schemas import (
     MemberCreate,
     MemberPublic,
@@ -44,7 +44,8 @@ from services.trip.schemas import (
 from services.trip.users import require_user
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/trips", tags=["trips"], dependencies=[RateLimited])
+# Every route takes `Caller`, which rate-limits the request before it checks the caller.
+router = APIRouter(prefix="/api/trips", tags=["trips"])
 _EDITORS = (TripRole.OWNER, TripRole.EDITOR)
 
 
@@ -54,7 +55,7 @@ async def caller_id(request: Request) -> str:
     return str(UUID(principal.user_id))  # the canonical form the tables hold
 
 
-Caller = Annotated[str, Depends(caller_id)]
+Caller = Annotated[str, Depends(limited(caller_id))]
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Size = Annotated[int, Query(ge=1, le=100)]
 # A long poll stays under uvicorn's 10 s graceful-shutdown window, so a stopping replica answers
@@ -94,18 +95,13 @@ async def _check_destination(
     city: str | None,
     must_visit: list[str] | None,
 ) -> tuple[str | None, list[FieldError]]:
-    """Ask location-service about the city and places; (canonical city, field errors)."""
+    """Ask location-service about the city and places; (canonical city, field errors).
 
-    async def no_city() -> str | None:
-        return None
-
-    async def no_places() -> list[str]:
-        return []
-
-    canonical, unknown = await asyncio.gather(
-        locations.canonical_city(city, authorization) if city is not None else no_city(),
-        locations.unknown_places(must_visit, authorization) if must_visit else no_places(),
-    )
+    One after the other, not gathered: both answers are nearly always in the in-process cache
+    (reference data, kept 24 h), where two tasks cost more than the two lookups; only a cold
+    cache pays for the two calls in turn."""
+    canonical = await locations.canonical_city(city, authorization) if city is not None else None
+    unknown = await locations.unknown_places(must_visit, authorization) if must_visit else []
     errors: list[FieldError] = []
     if city is not None and canonical is None:
         errors.append(FieldError(field="destination_city", message=f"unknown city {city!r}"))
@@ -129,12 +125,11 @@ async def create_trip(
     caller: Caller,
     request: Request,
     response: Response,
-    repo: RepoDep,
-    relay: RelayDep,
-    locations: LocationsDep,
+    write: TripWriteDep,
 ) -> TripPublic:
+    repo = write.trips
     city, errors = await _check_destination(
-        locations,
+        write.locations,
         request.app.state.service_auth.authorization(),
         body.destination_city,
         body.must_visit,
@@ -156,7 +151,7 @@ async def create_trip(
             raise
         log.warning("trip %s was stored although its insert failed to answer", trip_id)
         trip = stored
-    relay.wake()
+    write.outbox.wake()
     response.headers["Location"] = f"{router.prefix}/{trip.id}"
     return _public(TripAccess(trip, TripRole.OWNER))
 
@@ -178,10 +173,9 @@ async def update_trip(
     body: TripUpdate,
     caller: Caller,
     request: Request,
-    repo: RepoDep,
-    relay: RelayDep,
-    locations: LocationsDep,
+    write: TripWriteDep,
 ) -> TripPublic:
+    repo = write.trips
     access = await _visible(repo, trip_id, caller)
     _require(access, _EDITORS, "edit it")
     trip = access.trip
@@ -197,7 +191,7 @@ async def update_trip(
         field = "end_date" if end is not None else "start_date"
         errors.append(FieldError(field=field, message=problem))
     city, location_errors = await _check_destination(
-        locations,
+        write.locations,
         request.app.state.service_auth.authorization(),
         changes.get("destination_city"),
         changes.get("must_visit"),
@@ -216,7 +210,7 @@ async def update_trip(
     if updated is None:
         await _visible(repo, trip_id, caller)  # 404 when it was deleted meanwhile
         raise Conflict("the trip changed while this update was checked; reload it and retry")
-    relay.wake()
+    write.outbox.wake()
     return _public(TripAccess(updated, access.role))
 
 

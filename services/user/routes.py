@@ -15,7 +15,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter
 
-from services.kit.auth import AdminUser, CurrentUser, Role, TokenCodec, require_service
+from services.kit.access import AdminUser, CurrentUser, require_service
+from services.kit.auth import Role, TokenCodec
 from services.kit.errors import (
     Conflict,
     NotFound,
@@ -47,7 +48,9 @@ from services.user.schemas import (
     UserUpdate,
 )
 
-router = APIRouter(prefix="/api/users", tags=["users"], dependencies=[RateLimited])
+# Each route is rate-limited once: by its caller check (services.kit.access), or, where there is
+# no caller to check, by `RateLimited` itself.
+router = APIRouter(prefix="/api/users", tags=["users"])
 # Reachable where /api/users is (service calls go through the gateway locally), but only
 # trip-service's own token, addressed to user-service, opens it.
 internal_router = APIRouter(
@@ -100,7 +103,12 @@ def _locked(retry_s: float) -> TooManyRequests:
     return TooManyRequests(LOCKED_MESSAGE, headers={"Retry-After": str(int(retry_s) + 1)})
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create an account")
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account",
+    dependencies=[RateLimited],
+)
 async def register(body: UserRegister, repo: RepoDep, passwords: PasswordsDep) -> UserPublic:
     try:
         user = await repo.create(body.email, await passwords.hash(body.password), body.name)
@@ -109,7 +117,7 @@ async def register(body: UserRegister, repo: RepoDep, passwords: PasswordsDep) -
     return UserPublic.model_validate(user.public())
 
 
-@router.post("/login", summary="Exchange email and password for tokens")
+@router.post("/login", summary="Exchange email and password for tokens", dependencies=[RateLimited])
 async def login(
     body: UserLogin,
     response: Response,
@@ -142,7 +150,11 @@ async def login(
     return await _pair(tokens, families, user, families.new_family())
 
 
-@router.post("/refresh", summary="Exchange a refresh token (used once) for a new token pair")
+@router.post(
+    "/refresh",
+    summary="Exchange a refresh token (used once) for a new token pair",
+    dependencies=[RateLimited],
+)
 async def refresh(
     body: RefreshRequest,
     response: Response,

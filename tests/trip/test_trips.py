@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jwt
 import pytest
 
-from tests.trip.conftest import PLACES, TripService, trip_payload
+from services.trip.settings import TripSettings
+from tests.trip.conftest import PLACES, FakeLocationService, TripService, running, trip_payload
 
 pytestmark = pytest.mark.integration
 
@@ -236,3 +238,20 @@ async def test_delete_removes_the_trip(service: TripService) -> None:
     assert (await service.client.delete(url, headers=auth)).status_code == 204
     assert (await service.client.get(url, headers=auth)).status_code == 404
     assert (await service.client.delete(url, headers=auth)).status_code == 404
+
+
+async def test_each_request_counts_once_against_the_rate_limit(
+    trip_settings: Callable[..., TripSettings], location: FakeLocationService, clean_redis: str
+) -> None:
+    """A limit of 2 a minute lets two requests through, a create among them, and refuses the
+    third with Retry-After: the caller check counts the request, and counts it once."""
+    async with running(trip_settings(rate_limit_per_minute=2), location) as limited:
+        _, auth = limited.user()
+        created = await limited.client.post("/api/trips", json=trip_payload(), headers=auth)
+        assert created.status_code == 201, created.text
+        read = await limited.client.get(f"/api/trips/{created.json()['id']}", headers=auth)
+        assert read.status_code == 200, read.text
+        refused = await limited.client.get("/api/trips", headers=auth)
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61

@@ -15,8 +15,8 @@ from services.kit.settings import DEV_JWT_SECRET
 from services.kit.signing_keys import key_id
 from services.user.app import create_app
 from services.user.settings import UserSettings
-from tests.support import bearer, serving
-from tests.user.conftest import register_and_login
+from tests.support import bearer, serving, unique_email
+from tests.user.conftest import PASSWORD, register_and_login
 
 pytestmark = pytest.mark.integration
 DEV_KID = {"kid": key_id(DEV_JWT_SECRET)}
@@ -95,6 +95,21 @@ async def test_rate_limit_answers_429_with_retry_after(
         last = await c.get("/api/users/me")
         assert last.status_code == 429
         assert 1 <= int(last.headers["Retry-After"]) <= 61
+
+
+async def test_sign_up_and_log_in_count_against_the_limit_once_each(
+    user_settings: Callable[..., UserSettings], clean_redis: None
+) -> None:
+    """Routes with no caller to check are limited by the client's address, once a request."""
+    async with serving(create_app(user_settings(rate_limit_per_minute=2))) as c:
+        email = unique_email()
+        credentials = {"email": email, "password": PASSWORD}
+        registered = await c.post("/api/users/register", json={**credentials, "name": "Limit"})
+        logged_in = await c.post("/api/users/login", json=credentials)
+        refused = await c.post("/api/users/login", json=credentials)
+    assert (registered.status_code, logged_in.status_code) == (201, 200)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
 
 
 async def test_health_endpoints_and_metrics(client: httpx.AsyncClient) -> None:
