@@ -351,6 +351,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return 1
     except KeyboardInterrupt:
+        if __name__ == "__main__":  # the program itself, not a caller that imported main
+            # The clean-up is done. From here to the exit a second Ctrl-C (people press it
+            # twice) must not turn the clean exit into death by signal: ignored at once, not
+            # after main returns (a CI run saw one land in that gap).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         console.print("[yellow]interrupted[/]")
         return 130
     finally:
@@ -358,9 +363,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    exit_code = main()
-    if exit_code == 130:
-        # The cleanup is done; a second Ctrl-C (people press it twice) while the interpreter
-        # shuts down must not turn the clean exit into death by signal.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(exit_code)
+    sys.exit(main())

@@ -69,9 +69,14 @@ def _default_sigint() -> None:
 
 
 def watched_deploy(
-    run_dir: Path, *args: str, interrupt_when: Path | None = None, timeout: float = 120
+    run_dir: Path,
+    *args: str,
+    interrupt_when: Path | None = None,
+    again_when_said: str | None = None,
+    timeout: float = 120,
 ) -> WatchedDeploy:
-    """Run `deploy args…`; send SIGINT (Ctrl-C) once `interrupt_when` exists, if given."""
+    """Run `deploy args…`; send SIGINT (Ctrl-C) once `interrupt_when` exists, if given, and a
+    second one once the output says `again_when_said`, if given."""
     # Output goes to a file, not a pipe: nobody reads a pipe while we watch, and a deploy (or
     # its clean-up) blocked on a full pipe could never finish.
     output_path = run_dir.parent / f"{run_dir.name}-deploy.out"
@@ -99,6 +104,9 @@ def watched_deploy(
         if interrupt_when is not None and not interrupted and interrupt_when.exists():
             proc.send_signal(signal.SIGINT)
             interrupted = True
+        elif again_when_said and interrupted and again_when_said in output_path.read_text():
+            proc.send_signal(signal.SIGINT)  # pressed twice
+            again_when_said = None
         if time.monotonic() > deadline:
             proc.kill()
             output_file.close()
@@ -336,6 +344,20 @@ def test_ctrl_c_during_deploy_leaves_nothing(tmp_path: Path) -> None:
     assert "interrupted" in watched.output
     assert_nothing_left(watched.run_id, watched.ports)
     assert not (tmp_path / "state.json").exists()
+
+
+def test_a_second_ctrl_c_after_the_clean_up_does_not_kill_the_exit(tmp_path: Path) -> None:
+    # Once it says "interrupted" the clean-up is done: a second Ctrl-C must leave exit code 130
+    # (not death by SIGINT, which a calling script would read as a crash).
+    watched = watched_deploy(
+        tmp_path,
+        "--profile", "dev", "--platform", "local", "--services", "user",
+        "--env", "TRIPGEN_USER_DATABASE_URL=postgresql://nobody:x@127.0.0.1:9/none",
+        interrupt_when=tmp_path / "logs" / "user-1.log",
+        again_when_said="interrupted",
+    )  # fmt: skip
+    assert watched.returncode == 130, watched.output
+    assert_nothing_left(watched.run_id, watched.ports)
 
 
 def test_a_failed_start_leaves_nothing(tmp_path: Path) -> None:
