@@ -7,13 +7,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from psycopg import AsyncConnection, AsyncCursor, OperationalError
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from services.kit.outbox import OutboxMessage, OutboxStore, add_outbox, outbox_insert
+from services.kit.outbox import (
+    OutboxMessage,
+    OutboxStore,
+    add_outbox,
+    outbox_documents,
+    outbox_insert_from,
+)
 from services.trip.schemas import MemberRole, ScheduleStatus, TripRole
 
 _TRIP_COLUMNS = (
@@ -212,22 +219,26 @@ class TripRepository:
         fields: Mapping[str, Any],
         outbox: Sequence[OutboxMessage],
     ) -> TripRecord:
-        """Insert the trip (fields shaped as the API's, unknown names ignored) and its messages."""
+        """Insert the trip (fields shaped as the API's, unknown names ignored) and its messages.
+
+        The values travel as one jsonb document that PostgreSQL unpacks into the row's types
+        (`jsonb_populate_record`) and the outbox rows: psycopg's adaptation of twenty-odd
+        parameters, two of them arrays, cost about 90 µs of client CPU an insert, a tenth of a
+        create. A field left out keeps its column default, as it would in a VALUES list."""
         fields = _stored(fields)
         names = [name for name in _WRITABLE if name in fields]
-        columns = ", ".join(["id", "owner_id", *names])
-        values = ", ".join(["%s", "%s", *(f"%s::{_WRITABLE[n]}" for n in names)])
-        insert = f"INSERT INTO trips AS t ({columns}) VALUES ({values}) RETURNING {_TRIP_COLUMNS}"
-        params: list[Any] = [trip_id, owner_id, *(fields[n] for n in names)]
-        if outbox:
-            # The trip and its messages in one statement (one round trip, atomic by itself).
-            messages, message_params = outbox_insert(outbox)
-            insert = f"WITH created AS ({insert}), o AS ({messages}) SELECT * FROM created"
-            params += message_params
+        document: dict[str, Any] = {
+            "id": trip_id,
+            "owner_id": owner_id,
+            "trip": {name: fields[name] for name in names},
+            "outbox": outbox_documents(outbox),
+        }
         # One statement on an autocommit connection is its own transaction: a BEGIN/COMMIT
         # around it would add two round trips and change nothing.
         async with self.pool.connection() as conn:
-            row = await _one(await conn.execute(insert, params))
+            row = await _one(
+                await conn.execute(_create_statement(tuple(names)), (Jsonb(document),))
+            )
         return TripRecord.from_row(row)
 
     async def stored_trip(self, trip_id: str, within_s: float) -> TripRecord | None:
@@ -452,6 +463,26 @@ class TripRepository:
                 },
             )
             return cur.rowcount > 0
+
+
+_OUTBOX_FROM_DOCUMENT = outbox_insert_from("(SELECT p.d->'outbox' FROM p)")
+
+
+@lru_cache(maxsize=64)
+def _create_statement(names: tuple[str, ...]) -> str:
+    """The trip and its outbox rows from the document `create_trip` passes as its parameter."""
+    columns = ", ".join(["id", "owner_id", *names])
+    values = ", ".join(
+        ["(p.d->>'id')::uuid", "(p.d->>'owner_id')::uuid", *(f"r.{n}" for n in names)]
+    )
+    return (
+        "WITH p AS (SELECT %s::jsonb AS d),"
+        f" created AS (INSERT INTO trips AS t ({columns}) SELECT {values}"
+        " FROM p, jsonb_populate_record(NULL::trips, p.d->'trip') AS r"
+        f" RETURNING {_TRIP_COLUMNS}),"
+        f" o AS ({_OUTBOX_FROM_DOCUMENT})"
+        " SELECT * FROM created"
+    )
 
 
 def _stored(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -260,6 +260,37 @@ async def test_the_relay_stops_at_a_refused_message_and_keeps_the_order(
 
 
 @pytest.mark.integration
+async def test_a_trip_written_as_one_document_keeps_its_messages_order_and_defaults(
+    trip_pool: Pool,
+) -> None:
+    """The trip and its outbox rows travel as one jsonb parameter: the rows keep the order they
+    were given in (the relay publishes in id order), and a field left out keeps its column
+    default, as it would in a VALUES list."""
+    repo = TripRepository(trip_pool)
+    entity = f"test-order-{uuid.uuid4().hex[:8]}"
+    ids = [f"{entity}-{n}" for n in range(40)]
+    messages = [OutboxMessage("topic", entity, mid, {"n": n}) for n, mid in enumerate(ids)]
+    fields = {"title": "defaults", "destination_city": "Seoul", "start_date": "2026-04-01",
+              "end_date": "2026-04-02", "travellers": 1, "budget": "low", "pace": "normal",
+              "mode": "walk", "not_a_column": "ignored"}  # fmt: skip
+    trip = await repo.create_trip(str(uuid.uuid4()), str(uuid.uuid4()), fields, messages)
+    assert (trip.preferred_categories, trip.must_visit, trip.wishes, trip.lodging) == (
+        [],
+        [],
+        None,
+        None,
+    )
+    assert (str(trip.start_date), str(trip.end_date), trip.version) == (
+        "2026-04-01",
+        "2026-04-02",
+        1,
+    )
+    queue = RecordingQueue()
+    await relay(repo, queue).relay_once()
+    assert [mid for q, mid, _, _ in queue.sent if q == entity] == ids
+
+
+@pytest.mark.integration
 async def test_one_relay_at_a_time_across_replicas(trip_pool: Pool) -> None:
     repo = TripRepository(trip_pool)
     entity = f"test-relay-{uuid.uuid4().hex[:8]}"
