@@ -330,16 +330,21 @@ def test_down_leaves_no_process_and_no_listening_port(deployment: Deployment) ->
 # --------------------------------------------------------------------------- failures
 
 
-def test_ctrl_c_during_deploy_leaves_nothing(tmp_path: Path) -> None:
-    # Interrupt once the first replica has been started (its log file appears). The replica is
-    # pointed at a database that does not exist, so it never turns ready and the deploy is still
-    # waiting when the interrupt lands, however fast the machine is.
-    watched = watched_deploy(
-        tmp_path,
+def interrupted_deploy(run_dir: Path, again_when_said: str | None = None) -> WatchedDeploy:
+    """A deploy of user-service interrupted once its first replica has been started (its log
+    file appears). The replica is pointed at a database that does not exist, so it never turns
+    ready and the deploy is still waiting when the interrupt lands, however fast the machine is."""
+    return watched_deploy(
+        run_dir,
         "--profile", "dev", "--platform", "local", "--services", "user",
         "--env", "TRIPGEN_USER_DATABASE_URL=postgresql://nobody:x@127.0.0.1:9/none",
-        interrupt_when=tmp_path / "logs" / "user-1.log",
+        interrupt_when=run_dir / "logs" / "user-1.log",
+        again_when_said=again_when_said,
     )  # fmt: skip
+
+
+def test_ctrl_c_during_deploy_leaves_nothing(tmp_path: Path) -> None:
+    watched = interrupted_deploy(tmp_path)
     assert watched.returncode == 130, watched.output
     assert "interrupted" in watched.output
     assert_nothing_left(watched.run_id, watched.ports)
@@ -349,13 +354,7 @@ def test_ctrl_c_during_deploy_leaves_nothing(tmp_path: Path) -> None:
 def test_a_second_ctrl_c_after_the_clean_up_does_not_kill_the_exit(tmp_path: Path) -> None:
     # Once it says "interrupted" the clean-up is done: a second Ctrl-C must leave exit code 130
     # (not death by SIGINT, which a calling script would read as a crash).
-    watched = watched_deploy(
-        tmp_path,
-        "--profile", "dev", "--platform", "local", "--services", "user",
-        "--env", "TRIPGEN_USER_DATABASE_URL=postgresql://nobody:x@127.0.0.1:9/none",
-        interrupt_when=tmp_path / "logs" / "user-1.log",
-        again_when_said="interrupted",
-    )  # fmt: skip
+    watched = interrupted_deploy(tmp_path, again_when_said="interrupted")
     assert watched.returncode == 130, watched.output
     assert_nothing_left(watched.run_id, watched.ports)
 
