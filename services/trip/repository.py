@@ -224,7 +224,7 @@ class TripRepository:
         The values travel as one jsonb document that PostgreSQL unpacks into the row's types
         (`jsonb_populate_record`) and the outbox rows: psycopg's adaptation of twenty-odd
         parameters, two of them arrays, cost 65–90 µs more client CPU an insert (measured in
-        process, beside the benchmark's trip CPU per create). A field left out keeps its column default, as in a VALUES list."""
+        process). A field left out keeps its column default, as in a VALUES list."""
         fields = _stored(fields)
         names = [name for name in _WRITABLE if name in fields]
         document: dict[str, Any] = {
