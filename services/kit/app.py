@@ -101,8 +101,10 @@ def _service_lifespan(
                 stack, settings, metrics, app.state.tokens, with_queue=with_queue
             )
             app.state.resources = resources
-            app.state.sessions = SessionVersions(
-                resources.cache, access_ttl_s=settings.access_token_ttl_s
+            app.state.sessions = await stack.enter_async_context(
+                SessionVersions(
+                    resources.cache, access_ttl_s=settings.access_token_ttl_s
+                ).listening()
             )
             _collect_pool_stats(metrics, resources)
             for extension in extensions:

@@ -6,7 +6,8 @@ codec keeps the last `remembered` access tokens it accepted, by their exact text
 expire (a client sends the same token for up to 15 minutes; decoding it again was about a sixth
 of a cached read's CPU). Revocation is not cached that way: a token carries its session version
 (`sv`), and every service compares it with the one user-service publishes in Redis on logout, a
-role change or deletion (services.kit.sessions), cached in-process for at most a second.
+role change or deletion (services.kit.sessions), cached in-process and kept current by the
+revocation feed, or read again after a second while the feed is down.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ in a deployment; nothing passes between them but the session version in Redis.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -17,6 +18,7 @@ import httpx
 import psycopg
 import pytest
 import redis.asyncio as aioredis
+from fastapi import FastAPI
 
 from services.kit.cache import CacheTtls, L1Cache, TieredCache
 from services.kit.metrics import ServiceMetrics
@@ -41,6 +43,7 @@ class Platform:
     trips: httpx.AsyncClient
     locations: httpx.AsyncClient
     dsn: str
+    apps: tuple[FastAPI, ...]
 
     async def account(self, role: str = "USER") -> tuple[str, dict[str, str]]:
         email = unique_email("revoke")
@@ -74,15 +77,14 @@ async def platform(dsn: str, redis_url: str) -> AsyncIterator[Platform]:
         "rate_limit_per_minute": 0,
         "log_json": False,
     }
+    apps = (
+        create_user(UserSettings(**common, argon2_time_cost=1, argon2_memory_kib=1024)),
+        create_trip(TripSettings(**common)),
+        create_location(LocationSettings(**common)),
+    )
     async with AsyncExitStack() as stack:
-        users = await stack.enter_async_context(
-            serving(create_user(UserSettings(**common, argon2_time_cost=1, argon2_memory_kib=1024)))
-        )
-        trips = await stack.enter_async_context(serving(create_trip(TripSettings(**common))))
-        locations = await stack.enter_async_context(
-            serving(create_location(LocationSettings(**common)))
-        )
-        yield Platform(users, trips, locations, dsn)
+        users, trips, locations = [await stack.enter_async_context(serving(a)) for a in apps]
+        yield Platform(users, trips, locations, dsn, apps)
 
 
 @pytest.fixture
@@ -106,8 +108,6 @@ async def _refused_everywhere_within(platform: Platform, auth: dict[str, str]) -
 
 
 async def _pause() -> None:
-    import asyncio
-
     await asyncio.sleep(0.05)
 
 
@@ -155,6 +155,15 @@ async def test_revocation_reaches_every_service_within_a_second(
     # And it stays refused once every cache has expired.
     await _pause()
     assert await services.statuses(auth) == (401, 401, 401)
+
+
+async def test_every_service_follows_the_revocation_feed(services: Platform) -> None:
+    """Each service subscribes in its lifespan, so a revocation reaches it at once rather than
+    after its 1 s poll."""
+    for app in services.apps:
+        feed = app.state.sessions.feed
+        assert feed is not None, f"{app.title} does not follow revocations"
+        await asyncio.wait_for(feed.subscribed.wait(), 5)
 
 
 async def test_a_new_login_after_logout_works_everywhere(services: Platform) -> None:
