@@ -165,7 +165,7 @@ class TieredCache:
                         self.l1.set(key, value, self.ttls.of(pattern))
                     return value
         self.misses += 1
-        self.metrics.cache_misses.labels(pattern.name).inc()
+        self.metrics.cache_miss(pattern.name)
         return None
 
     async def set(self, pattern: CachePattern, key: str, value: bytes) -> None:
@@ -213,4 +213,4 @@ class TieredCache:
 
     def _hit(self, layer: str, pattern: CachePattern) -> None:
         self.hits += 1
-        self.metrics.cache_hits.labels(layer, pattern.name).inc()
+        self.metrics.cache_hit(layer, pattern.name)

@@ -60,6 +60,9 @@ class ServiceMetrics:
         # Label lookups take a lock and build a key each time: each (route, method, status)'s
         # children are looked up once. Bounded: routes are templates, statuses a few dozen.
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        # The same for cache lookups, several a request (bounded: layers × cache patterns).
+        self._hit_children: dict[tuple[str, str], Counter] = {}
+        self._miss_children: dict[str, Counter] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request and its latency under its route template."""
@@ -73,6 +76,18 @@ class ServiceMetrics:
             self._request_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+
+    def cache_hit(self, layer: str, pattern: str) -> None:
+        child = self._hit_children.get((layer, pattern))
+        if child is None:
+            child = self._hit_children[(layer, pattern)] = self.cache_hits.labels(layer, pattern)
+        child.inc()
+
+    def cache_miss(self, pattern: str) -> None:
+        child = self._miss_children.get(pattern)
+        if child is None:
+            child = self._miss_children[pattern] = self.cache_misses.labels(pattern)
+        child.inc()
 
     def gauge(self, name: str, doc: str) -> Gauge:
         """A service-specific gauge (e.g. queue_length, active_connections, search_requests)."""
