@@ -17,10 +17,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from redis.asyncio import Redis
 
 from runs.alerts import render_rules
 from runs.spec import load_spec
+from services.kit.cache import CacheTtls, L1Cache, TieredCache
+from services.kit.metrics import ServiceMetrics
 from services.kit.redis_client import RedisUrlError, parse_sentinel_url, redis_from_url
+from services.kit.sessions import SessionPublishError, SessionVersions
 from simulation.backing.pg_auto_failover import (
     PgDataNode,
     PgMonitor,
@@ -235,6 +239,53 @@ def test_redis_fails_over_and_the_services_client_follows(sentinels: list[object
     finally:
         loop.run_until_complete(client.aclose())
         loop.close()
+
+
+async def test_the_revocation_feed_follows_a_redis_failover(sentinels: list[object]) -> None:
+    """After the primary dies, each process's revocation feed subscribes on the promoted one, so a
+    revocation published there still reaches the others at once (their 30 s poll cannot)."""
+    primary, replica, *watchers = sentinels
+    assert isinstance(primary, RedisNode) and isinstance(replica, RedisNode)
+    url = sentinel_url([w.port for w in watchers], password="pw")  # type: ignore[attr-defined]
+    clients = [redis_from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5) for _ in "rw"]
+    reader, writer = (_session_versions(c, cache_s=30.0) for c in clients)
+    try:
+        async with reader.listening(), writer.listening():
+            assert reader.feed is not None
+            await asyncio.wait_for(reader.feed.subscribed.wait(), 5)
+            first_subscription = reader.feed.subscribed_at
+            assert await reader.is_current("u1", 0)
+            primary.crash()
+            deadline = time.monotonic() + SPEC_REDIS_RECOVERY_S
+            # The feed subscribes again once Sentinel names the promoted primary. (A revocation
+            # published before that is not pushed: the poll interval bounds it, as designed.)
+            while (reader.feed.subscribed_at or 0.0) <= (first_subscription or 0.0):
+                assert time.monotonic() < deadline, "the feed did not subscribe again"
+                await asyncio.sleep(0.1)
+            while True:
+                try:
+                    await writer.publish("u1", 3)
+                    break
+                except SessionPublishError:  # the writer's client has not found it yet
+                    assert time.monotonic() < deadline, "no primary took the revocation"
+                    await asyncio.sleep(0.2)
+            published_at = time.monotonic()
+            while await reader.is_current("u1", 2):  # well inside the reader's 30 s poll
+                assert time.monotonic() - published_at < 5, "the push did not reach the reader"
+                await asyncio.sleep(0.05)
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def _session_versions(redis: Redis, *, cache_s: float) -> SessionVersions:
+    cache = TieredCache(
+        redis,
+        L1Cache(10, 60),
+        ServiceMetrics("test-ha-sessions"),
+        ttls=CacheTtls(l2_s=60, ai_result_s=60),
+    )
+    return SessionVersions(cache, access_ttl_s=900, cache_s=cache_s)
 
 
 @pytest.mark.parametrize(
