@@ -15,23 +15,12 @@ from contextlib import AsyncExitStack
 import pytest
 import redis.asyncio as aioredis
 
-from services.kit.cache import CacheTtls, L1Cache, TieredCache
-from services.kit.metrics import ServiceMetrics
 from services.kit.session_feed import RevocationFeed, parse_revocation, revocation_message
-from services.kit.sessions import CACHE_S, SessionVersions
+from services.kit.sessions import SessionVersions
+from tests.support import session_versions
 
 pytestmark = pytest.mark.integration
 WAIT_S = 5.0  # far below the poll intervals used here, far above a pub/sub delivery
-
-
-def _versions(redis: aioredis.Redis | None, cache_s: float = CACHE_S) -> SessionVersions:
-    cache = TieredCache(
-        redis,
-        L1Cache(10, 60),
-        ServiceMetrics("test-session-feed"),
-        ttls=CacheTtls(l2_s=60, ai_result_s=60),
-    )
-    return SessionVersions(cache, access_ttl_s=900, cache_s=cache_s)
 
 
 def _count_reads(versions: SessionVersions) -> list[str]:
@@ -75,7 +64,7 @@ async def test_a_revocation_reaches_another_process_at_once(
     clients: tuple[aioredis.Redis, aioredis.Redis],
 ) -> None:
     # A 30 s poll: only the push can explain the reader seeing the revocation within seconds.
-    reader, writer = _versions(clients[0], cache_s=30), _versions(clients[1])
+    reader, writer = session_versions(clients[0], cache_s=30), session_versions(clients[1])
     async with reader.listening(), writer.listening():
         await _subscribed(reader)
         assert await reader.is_current("u1", 0)
@@ -93,7 +82,10 @@ async def test_a_revocation_reaches_another_process_at_once(
 async def test_a_vouched_entry_costs_no_redis_call(
     clients: tuple[aioredis.Redis, aioredis.Redis],
 ) -> None:
-    with_feed, without_feed = _versions(clients[0], cache_s=0.2), _versions(clients[1], cache_s=0.2)
+    with_feed, without_feed = (
+        session_versions(clients[0], cache_s=0.2),
+        session_versions(clients[1], cache_s=0.2),
+    )
     async with with_feed.listening():
         await _subscribed(with_feed)
         for versions in (with_feed, without_feed):
@@ -110,7 +102,7 @@ async def test_a_vouched_entry_costs_no_redis_call(
 async def test_a_lost_feed_falls_back_to_the_poll_interval(
     clients: tuple[aioredis.Redis, aioredis.Redis],
 ) -> None:
-    reader = _versions(clients[0], cache_s=0.3)
+    reader = session_versions(clients[0], cache_s=0.3)
     async with reader.listening():
         await _subscribed(reader)
         assert await reader.is_current("u1", 0)
@@ -149,7 +141,7 @@ async def test_a_feed_that_has_not_answered_lately_vouches_for_nothing() -> None
 
 
 async def test_a_push_landing_during_a_read_wins_over_the_older_answer() -> None:
-    versions = _versions(None)
+    versions = session_versions(None)
 
     async def read_overtaken_by_a_push(user_id: str) -> int:
         versions._revoked(user_id, 5)  # published after Redis answered the GET below
@@ -163,7 +155,7 @@ async def test_a_push_landing_during_a_read_wins_over_the_older_answer() -> None
 async def test_a_late_older_revocation_leaves_the_newer_one_in_force(
     clients: tuple[aioredis.Redis, aioredis.Redis],
 ) -> None:
-    first, late = _versions(clients[0]), _versions(clients[1])
+    first, late = session_versions(clients[0]), session_versions(clients[1])
     async with AsyncExitStack() as stack:
         for versions in (first, late):
             await stack.enter_async_context(versions.listening())

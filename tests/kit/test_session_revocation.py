@@ -20,17 +20,15 @@ import pytest
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from services.kit.cache import CacheTtls, L1Cache, TieredCache
-from services.kit.metrics import ServiceMetrics
 from services.kit.migrations import migrate
-from services.kit.sessions import CACHE_S, DELETED, SessionPublishError, SessionVersions
+from services.kit.sessions import CACHE_S, DELETED, SessionPublishError
 from services.location.app import create_app as create_location
 from services.location.settings import LocationSettings
 from services.trip.app import create_app as create_trip
 from services.trip.settings import TripSettings
 from services.user.app import create_app as create_user
 from services.user.settings import UserSettings
-from tests.support import bearer, serving, unique_email
+from tests.support import bearer, serving, session_versions, unique_email
 
 pytestmark = pytest.mark.integration
 PASSWORD = "revocation-test-42"
@@ -188,22 +186,12 @@ async def _email_of(p: Platform, user_id: str) -> str:
 # -- SessionVersions on its own --------------------------------------------------------------
 
 
-def _versions(redis: aioredis.Redis | None, **kwargs: Any) -> SessionVersions:
-    cache = TieredCache(
-        redis,
-        L1Cache(10, 60),
-        ServiceMetrics("test-sessions"),
-        ttls=CacheTtls(l2_s=60, ai_result_s=60),
-    )
-    return SessionVersions(cache, access_ttl_s=900, **kwargs)
-
-
 async def test_a_published_version_only_goes_up_and_outlives_access_tokens(
     clean_redis: str,
 ) -> None:
     redis = aioredis.Redis.from_url(clean_redis)
     try:
-        writer, reader = _versions(redis), _versions(redis, cache_s=0.2)
+        writer, reader = session_versions(redis), session_versions(redis, cache_s=0.2)
         assert await reader.is_current("u1", 0)  # nothing revoked: any version is current
         await writer.publish("u1", 3)
         await writer.publish("u1", 2)  # a late, older revocation does not undo the newer one
@@ -225,7 +213,7 @@ async def test_a_published_version_only_goes_up_and_outlives_access_tokens(
 async def test_redis_down_fails_open_on_reads_and_loudly_on_publish(clean_redis: str) -> None:
     redis = aioredis.Redis.from_url(clean_redis)
     try:
-        versions = _versions(redis, cache_s=0.01)
+        versions = session_versions(redis, cache_s=0.01)
         await versions.publish("u1", 2)
         assert not await versions.is_current("u1", 1)
         versions.cache.redis = aioredis.Redis(host="127.0.0.1", port=1, socket_timeout=0.2)

@@ -17,14 +17,11 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from redis.asyncio import Redis
 
 from runs.alerts import render_rules
 from runs.spec import load_spec
-from services.kit.cache import CacheTtls, L1Cache, TieredCache
-from services.kit.metrics import ServiceMetrics
 from services.kit.redis_client import RedisUrlError, parse_sentinel_url, redis_from_url
-from services.kit.sessions import SessionPublishError, SessionVersions
+from services.kit.sessions import SessionPublishError
 from simulation.backing.pg_auto_failover import (
     PgDataNode,
     PgMonitor,
@@ -42,6 +39,7 @@ from simulation.backing.redis_ha import (
     wait_for_primary,
 )
 from simulation.platforms.local_plan import free_ports
+from tests.support import session_versions
 
 pytestmark = pytest.mark.integration
 
@@ -248,7 +246,7 @@ async def test_the_revocation_feed_follows_a_redis_failover(sentinels: list[obje
     assert isinstance(primary, RedisNode) and isinstance(replica, RedisNode)
     url = sentinel_url([w.port for w in watchers], password="pw")  # type: ignore[attr-defined]
     clients = [redis_from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5) for _ in "rw"]
-    reader, writer = (_session_versions(c, cache_s=30.0) for c in clients)
+    reader, writer = (session_versions(c, cache_s=30.0) for c in clients)
     try:
         async with reader.listening(), writer.listening():
             assert reader.feed is not None
@@ -276,16 +274,6 @@ async def test_the_revocation_feed_follows_a_redis_failover(sentinels: list[obje
     finally:
         for client in clients:
             await client.aclose()
-
-
-def _session_versions(redis: Redis, *, cache_s: float) -> SessionVersions:
-    cache = TieredCache(
-        redis,
-        L1Cache(10, 60),
-        ServiceMetrics("test-ha-sessions"),
-        ttls=CacheTtls(l2_s=60, ai_result_s=60),
-    )
-    return SessionVersions(cache, access_ttl_s=900, cache_s=cache_s)
 
 
 @pytest.mark.parametrize(
