@@ -56,6 +56,11 @@ class ServiceMetrics:
         self.cache_ratio = Gauge(
             "cache_hit_ratio", "Cache hits / lookups since start", registry=self.registry
         )
+        self.session_feed_up = Gauge(
+            "session_revocation_feed_up",
+            "1 while this process is subscribed to pushed revocations (else it polls every 1 s)",
+            registry=self.registry,
+        )
         self._collectors: list[Callable[[], None]] = []
         # Label lookups take a lock and build a key each time: each (route, method, status)'s
         # children are looked up once. Bounded: routes are templates, statuses a few dozen.

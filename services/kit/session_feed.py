@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import redis.asyncio as aioredis
+from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
 from services.kit.background import stop
@@ -59,6 +60,7 @@ class RevocationFeed:
         *,
         fresh_s: float,
         retry_s: float = 1.0,
+        up: Gauge | None = None,
     ) -> None:
         self._redis = redis
         self._on_revocation = on_revocation
@@ -69,6 +71,7 @@ class RevocationFeed:
         self._heard_at = -math.inf
         self._stopping = False
         self._failing_since: float | None = None
+        self._up = up  # 1 while subscribed, for dashboards
 
     def vouches_for(self, read_at: float, now: float) -> bool:
         """Whether an entry read at `read_at` (monotonic) is still current at `now`."""
@@ -119,12 +122,16 @@ class RevocationFeed:
                 if kind == "subscribe":
                     self.subscribed_at = self._heard_at
                     self.subscribed.set()
+                    if self._up is not None:
+                        self._up.set(1)
                     self._recovered()
                 elif kind == "message" and (found := parse_revocation(message["data"])):
                     self._on_revocation(*found)
         finally:
             self.subscribed_at = None
             self.subscribed.clear()
+            if self._up is not None:
+                self._up.set(0)
             with contextlib.suppress(RedisError, OSError, TimeoutError):
                 await pubsub.aclose()
 

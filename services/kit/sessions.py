@@ -94,7 +94,9 @@ class SessionVersions:
         if redis is None:
             yield self
             return
-        feed = RevocationFeed(redis, self._revoked, fresh_s=self.cache_s)
+        feed = RevocationFeed(
+            redis, self._revoked, fresh_s=self.cache_s, up=self.cache.metrics.session_feed_up
+        )
         async with feed.running():
             self._feed = feed
             try:

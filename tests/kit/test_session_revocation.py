@@ -162,6 +162,7 @@ async def test_every_service_follows_the_revocation_feed(services: Platform) -> 
         feed = app.state.sessions.feed
         assert feed is not None, f"{app.title} does not follow revocations"
         await asyncio.wait_for(feed.subscribed.wait(), 5)
+        assert b"\nsession_revocation_feed_up 1.0\n" in app.state.metrics.render()
 
 
 async def test_a_new_login_after_logout_works_everywhere(services: Platform) -> None:
