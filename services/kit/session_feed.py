@@ -96,8 +96,7 @@ class RevocationFeed:
         while not self._stopping:
             try:
                 await self._listen()
-            except (RedisError, OSError, TimeoutError) as exc:
-                self.subscribed_at = None
+            except (RedisError, OSError, TimeoutError) as exc:  # `_listen` has unsubscribed
                 if self._failing_since is None:
                     self._failing_since = time.monotonic()
                     log.warning(
