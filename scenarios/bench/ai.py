@@ -44,6 +44,9 @@ class AiBenchResult:
     # by the benchmark (`scenarios.bench.measure.measure_ai`), empty when nothing was metered.
     cpu_seconds_net_of_idle: dict[str, float] = field(default_factory=dict)
     cpu_ms_per_generation: dict[str, float] = field(default_factory=dict)
+    # The machine's planner speed just before the run (`scenarios.bench.planner_speed`): the
+    # planner's CPU bounds this case, and that speed drifts on a shared machine.
+    planner_speed_ms: float | None = None
 
     @property
     def failed(self) -> int:

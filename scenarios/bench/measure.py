@@ -20,10 +20,13 @@ from scenarios.bench.cases import Figures
 from scenarios.bench.cpu import CaseCpu, idle_rates, net_of_idle, per_request_ms
 from scenarios.bench.deployment import BenchDeployment, BenchError
 from scenarios.bench.flamegraph import write_flamegraph
+from scenarios.bench.planner import PLACES_FILE, load_places
+from scenarios.bench.planner_speed import measure_planner_speed
 from scenarios.bench.pyspy import ProfileSummary, PySpyRecorder, find_py_spy
 from scenarios.load.runner import run_load
 from scenarios.load.usage import UsageMeter, record_usage
 from scenarios.sla.report import LOCUST_PROCESS_CEILING_RPS
+from services.ai.planner.synthetic import seoul_places
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BASELINE_REPLICAS = 2  # one per core, each one uvicorn worker like a service replica
@@ -217,7 +220,9 @@ def measure_ai(
     for a locust case; the requesting client is this process (`client`), not locust."""
     run_folder = new_run_dir("ai", folder)
     settled = settle(deployment, idle, run_folder)
-    console.print(f"[bold]AI generation[/]: {concurrency} concurrent …")
+    places = load_places(PLACES_FILE, "Seoul") if PLACES_FILE.exists() else seoul_places()
+    speed = measure_planner_speed(places)
+    console.print(f"[bold]AI generation[/]: {concurrency} concurrent; {speed.describe()} …")
     for note in settled.notes():
         console.print(f"  [yellow]{note}[/]")
     meter = UsageMeter(deployment.platform, deployment.endpoints, run_folder / SAMPLES_FILE)
@@ -239,6 +244,7 @@ def measure_ai(
         result,
         cpu_seconds_net_of_idle=net,
         cpu_ms_per_generation=per_request_ms(net, len(result.generations)),
+        planner_speed_ms=speed.cpu_ms,
     )
 
 

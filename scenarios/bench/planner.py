@@ -21,6 +21,8 @@ where score = prize collected − travel cost and the best known is the best of 
 long runs from different starting points (`--reference-cpu` CPU-seconds each) and of the run
 itself. Exact: `--exact-runs` one-day trips on small instances (12-15 candidates), score / the
 optimum CP-SAT proved for the same instance. Targets: 5-day p95 < 500 ms; quality ≥ 0.95.
+Machine: the CPU time of one fixed, deterministic plan before and after the runs
+(`scenarios.bench.planner_speed`), so that a slower run can be told from a slower machine.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from scenarios.bench.planner_reference import (
     exact_pair,
     shipped_time_limit,
 )
+from scenarios.bench.planner_speed import measure_planner_speed
 from services.ai.planner.errors import PlanningError
 from services.ai.planner.models import GeoPoint, Place, TripRequest
 from services.ai.planner.planner import plan_itinerary
@@ -333,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     warm = make_trip(random.Random(args.seed), 1, sorted({p.category for p in places}), seasonal)
     plan_itinerary(places, warm, time_limit_s=time_limit)  # imports, first-call costs: untimed
+    speed_before = measure_planner_speed(places)
+    console.print(speed_before.describe())
     results = []
     for days in [int(d) for d in args.days.split(",")]:
         result = run_length(places, days, budget, time_limit, args.seed, seasonal)
@@ -341,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         results.append(result)
     pairs = run_exact(places, budget, time_limit, args.seed, seasonal)
+    speed_after = measure_planner_speed(places)
     summary = report(results, pairs, console, time_limit, shipped)
+    console.print(f"{speed_after.describe()}, after the runs ({speed_before.cpu_ms:.0f} before)")
     if args.json:
         payload = {
             "places": source,
@@ -354,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_start": load[0],
             "load_average_end": os.getloadavg()[0],
             "ortools": ORTOOLS_VERSION,
+            "planner_speed_ms": {"before": asdict(speed_before), "after": asdict(speed_after)},
             "targets": {"p95_ms_5_day": P95_TARGET_MS, "quality": QUALITY_TARGET},
             "results": [
                 {

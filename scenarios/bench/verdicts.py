@@ -45,6 +45,7 @@ def ai_dict(ai: AiBenchResult | None, note: str) -> dict[str, Any]:
         "statuses": sorted({g.status for g in ai.generations}),
         "cpu_seconds_net_of_idle": ai.cpu_seconds_net_of_idle,
         "cpu_ms_per_generation": ai.cpu_ms_per_generation,
+        "planner_speed_ms": ai.planner_speed_ms,
     }
 
 
@@ -142,6 +143,11 @@ def print_bench(
     out.print(table)
     if baseline_rps:
         out.print(f"baseline: {baseline_rps:,.0f} req/s (mean of the runs before and after)")
+    if ai is not None and ai.planner_speed_ms is not None:
+        out.print(
+            f"planner speed before the AI case: a fixed plan took {ai.planner_speed_ms:.0f} ms "
+            "of CPU (scenarios.bench.planner_speed; lower = a faster machine)"
+        )
     verdicts = Table(title=f"targets{suffix}")
     for column in ("target", "wanted", "measured", "verdict"):
         verdicts.add_column(column)

@@ -124,6 +124,10 @@ def test_bench_runs_end_to_end_on_the_synthetic_fallback(tmp_path: Path) -> None
     # The run itself is among the candidates for the best known, so quality is at most 1.
     assert 0 < figures["results"][0]["quality_mean"] <= 1.0
     assert figures["exact"]["n"] == 1
+    # The machine's planner speed is measured before and after the runs.
+    for when in ("before", "after"):
+        speed = figures["planner_speed_ms"][when]
+        assert speed["cpu_ms"] > 0 and len(speed["samples"]) == 5
     # Not the shipped limit: figures, but no verdict.
     assert figures["at_shipped_settings"] is False
     assert set(figures["verdicts"].values()) == {None}

@@ -13,7 +13,7 @@ from scenarios.bench.ai import AiBenchResult, Generation
 from scenarios.bench.baseline import BaselineServer
 from scenarios.bench.cases import ROUTE_CASES, Figures
 from scenarios.bench.pyspy import summarise
-from scenarios.bench.verdicts import evaluate
+from scenarios.bench.verdicts import ai_dict, evaluate, print_bench
 from scenarios.load.locustfiles.routes import BASELINE_PATH
 from simulation.platforms import nginx
 
@@ -134,3 +134,12 @@ def test_service_settings_are_parsed_and_bad_ones_named() -> None:
     for bad in ("PATH=/tmp", "TRIPGEN_USER", "TRIPGEN_A-B=1"):
         with pytest.raises(argparse.ArgumentTypeError, match="TRIPGEN_NAME=VALUE"):
             bench.service_setting(bad)
+
+
+def test_the_ai_case_reports_the_planner_speed_it_ran_at(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ai = AiBenchResult(10, [Generation(400.0, "done")] * 10, 2.0, planner_speed_ms=84.0)
+    assert ai_dict(ai, "")["planner_speed_ms"] == 84.0
+    print_bench([], evaluate([], ai, ""), ai, "", None)
+    assert "a fixed plan took 84 ms of CPU" in capsys.readouterr().out
