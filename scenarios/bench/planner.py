@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_start": load[0],
             "load_average_end": os.getloadavg()[0],
             "ortools": ORTOOLS_VERSION,
-            "planner_speed_ms": {"before": asdict(speed_before), "after": asdict(speed_after)},
+            "planner_speed": {"before": asdict(speed_before), "after": asdict(speed_after)},
             "targets": {"p95_ms_5_day": P95_TARGET_MS, "quality": QUALITY_TARGET},
             "results": [
                 {

@@ -1,13 +1,12 @@
 """How fast this machine runs the planner now: the CPU time of one fixed, deterministic plan.
 
-The planner's targets are in milliseconds, and on this kind of shared machine the speed of
-OR-Tools' search drifts far more than the HTTP baseline's: with the same code (`a343548`) the
-planner benchmark's 1-day p95 read 20 ms at 05:21 UTC and 53 ms at 19:47 UTC one day, while
-the baseline app's CPU per request stayed within 15 %. A planner figure (`nox -s bench-planner`,
-the AI case of `nox -s bench`) is therefore printed beside this one, so two runs can be told
-apart from a change of the code: the same 3-day Seoul request, planned with a fixed number of
-solutions (the same search moves every time, never a clock), timed in CPU of the calling thread,
-the median of a few repeats.
+The planner's targets are in milliseconds, and the speed of a shared machine drifts: with the
+same code (`a343548`) the planner benchmark's 1-day p95 read 20 ms at 05:21 UTC and 53 ms at
+19:47 UTC one day, and ai-service's CPU per generation 68-70 ms and 151 ms. A planner figure
+(`nox -s bench-planner`, the AI case of `nox -s bench`) is therefore printed beside this one, so
+two runs can be told apart from a change of the code: the same 3-day Seoul request, planned
+with a fixed number of solutions (the same search moves every time, never a clock), timed in
+CPU of the calling thread, the median of a few repeats.
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def test_bench_runs_end_to_end_on_the_synthetic_fallback(tmp_path: Path) -> None
     assert figures["exact"]["n"] == 1
     # The machine's planner speed is measured before and after the runs.
     for when in ("before", "after"):
-        speed = figures["planner_speed_ms"][when]
+        speed = figures["planner_speed"][when]
         assert speed["cpu_ms"] > 0 and len(speed["samples"]) == 5
     # Not the shipped limit: figures, but no verdict.
     assert figures["at_shipped_settings"] is False
