@@ -273,7 +273,7 @@ class OutboxRelay:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_s)
-                if self.linger_s:
+                if self.linger_s and not self._stopping:
                     # Woken by a commit: let the commits of concurrent requests join this pass.
                     # A pass costs five round trips to PostgreSQL however many rows it relays;
                     # under load one per commit was a quarter of trip-service's CPU.
@@ -285,7 +285,11 @@ class OutboxRelay:
         try:
             yield self
         finally:
+            # Let a pass under way finish: cancelled between the queue accepting its rows and
+            # their `sent_at` committing, it would leave them for the flush below to send again.
             self._stopping = True
+            self._wake.set()
+            await asyncio.wait({task}, timeout=_SHUTDOWN_FLUSH_S)
             await stop_tasks([task])
             # Rows committed by the last requests or generations go now, not at the next start.
             with contextlib.suppress(Exception):

@@ -359,5 +359,39 @@ async def test_commits_close_together_share_a_pass_when_the_relay_lingers(
     assert mine(queue, entity) == [f"{entity}-{n}-0" for n in range(6)]  # in commit order
 
 
+class SlowQueue(RecordingQueue):
+    """Accepts each message, then takes `delay_s` to answer (a queue across a slow network)."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+
+    async def send(
+        self, queue: str, body: Mapping[str, Any], *, message_id: str, session_id: str | None = None
+    ) -> None:
+        await super().send(queue, body, message_id=message_id, session_id=session_id)
+        await asyncio.sleep(self.delay_s)
+
+
+@pytest.mark.integration
+async def test_stopping_during_a_pass_lets_it_finish_rather_than_send_its_rows_twice(
+    trip_pool: Pool,
+) -> None:
+    repo = TripRepository(trip_pool)
+    entity = f"test-relay-{uuid.uuid4().hex[:8]}"
+    queue = SlowQueue(delay_s=0.05)
+    outbox = relay(repo, queue)
+    async with outbox.running():
+        await asyncio.sleep(0.2)  # the pass at start finds nothing of ours
+        for n in range(4):
+            await _trip_with_messages(repo, f"{entity}-{n}", 1)
+        outbox.wake()
+        deadline = asyncio.get_running_loop().time() + 5
+        while not mine(queue, entity):  # stop once the queue has taken the first of ours
+            assert asyncio.get_running_loop().time() < deadline, "the relay did not publish"
+            await asyncio.sleep(0.005)
+    assert mine(queue, entity) == [f"{entity}-{n}-0" for n in range(4)]
+
+
 def mine(queue: RecordingQueue, entity: str) -> list[str]:
     return [mid for q, mid, _, _ in queue.sent if q.startswith(entity)]
