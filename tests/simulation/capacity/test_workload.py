@@ -189,14 +189,19 @@ def test_niced_runnable_processes_count_by_their_cfs_weight() -> None:
 def test_the_process_table_reads_this_process_nice_level() -> None:
     script = "import time\nend = time.time() + 5\nwhile time.time() < end: pass"
     child = subprocess.Popen(["nice", "-n", "10", sys.executable, "-c", script])
+    level = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
     try:
         deadline = time.monotonic() + 5
+        # (`nice` runs at the parent's level until it has set its own and exec'd Python)
+        while os.getpriority(os.PRIO_PROCESS, child.pid) != level:
+            assert time.monotonic() < deadline, f"the child never reached nice {level}"
+            time.sleep(0.01)
         while time.monotonic() < deadline:
             weight = proc_table().get(child.pid, (0, 0.0, 0.0))[2]
             if weight:
                 break
             time.sleep(0.05)
-        assert weight == pytest.approx(cfs_weight(10))
+        assert weight == pytest.approx(cfs_weight(level))
     finally:
         child.kill()
         child.wait()
