@@ -30,6 +30,7 @@ def create_app(settings: UserSettings | None = None) -> FastAPI:
             workers=settings.password_hash_workers,
             nice=settings.password_hash_nice,
             queue_limit=settings.password_hash_queue_limit,
+            idle=settings.password_hash_idle,
         )
         app.state.user_resources = UserResources(
             settings=settings,

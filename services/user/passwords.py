@@ -1,12 +1,17 @@
 """Argon2id password hashing off the event loop, on a small pool of low-priority threads.
 
-Hashing at OWASP's minimum costs tens of milliseconds of one core per login; a burst of logins
-must not take the CPU that every other request of the replica (and of the node) needs. So hashes
-run on `workers` threads of their own (one core's worth per replica by default), each niced
-(`os.setpriority` on the thread: the kernel schedules Linux threads one by one), so that the
-event loop and other processes win the CPU whenever they want it. Logins wait in line instead;
-when more than `queue_limit` are waiting the replica sheds the next with 503 + Retry-After
-rather than let every waiter time out. cffi releases the GIL while argon2 hashes.
+Hashing at OWASP's minimum costs tens of milliseconds of one core per login; a burst of logins must
+not take the CPU that every other request of the replica (and of the node) needs. So hashes run on
+`workers` threads of their own (one core's worth per replica by default), each under SCHED_IDLE and
+niced (set on the thread: the kernel schedules Linux threads one by one), so that the event loop
+and other processes win the CPU whenever they want it. SCHED_IDLE because a nice level alone only
+weighs the shares: a thread waking for another request still waited for a hash's slice to end
+(EEVDF lets the running task finish it), on every hop of that request (the README's login-burst
+A/B). A pod's threads share its
+cgroup, so on Kubernetes a hash yields to its own replica's requests. Logins wait in line instead;
+when more than `queue_limit` are waiting the replica sheds the next with 503 + Retry-After rather
+than let every waiter time out: on a replica whose requests keep its CPU busy, logins wait, by
+design. cffi releases the GIL while argon2 hashes.
 """
 
 from __future__ import annotations
@@ -29,17 +34,17 @@ T = TypeVar("T")
 SHED_RETRY_AFTER_S = 1
 
 
-def _lower_priority(nice: int) -> Callable[[], None]:
+def _lower_priority(nice: int, idle: bool) -> Callable[[], None]:
     def start() -> None:
-        if nice <= 0:
-            return
         thread = threading.get_native_id()
         try:
-            # Relative to the replica's own level (a thread starts at its creator's).
-            os.setpriority(
-                os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice)
-            )
-        except OSError as exc:  # a platform without per-thread priorities: hash at normal priority
+            if nice > 0:
+                # Relative to the replica's own level (a thread starts at its creator's).
+                level = min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice)
+                os.setpriority(os.PRIO_PROCESS, thread, level)
+            if idle:
+                os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+        except (OSError, AttributeError) as exc:  # no per-thread priorities here: hash as is
             log.warning("password hashing thread keeps its priority: %s", exc)
 
     return start
@@ -55,12 +60,15 @@ class Passwords:
         workers: int,
         nice: int,
         queue_limit: int,
+        idle: bool = True,
     ) -> None:
         self._hasher = PasswordHasher(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
         self._pool = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="argon2", initializer=_lower_priority(nice)
+            max_workers=workers,
+            thread_name_prefix="argon2",
+            initializer=_lower_priority(nice, idle),
         )
         self._capacity = workers + queue_limit
         self._in_flight = 0

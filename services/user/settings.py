@@ -23,4 +23,6 @@ class UserSettings(ServiceSettings):
     # every other request) and how many logins may wait before the replica answers 503.
     password_hash_workers: int = Field(1, ge=1, le=16)
     password_hash_nice: int = Field(10, ge=0, le=19)
+    # SCHED_IDLE as well: any other thread that wakes preempts a hash at once (passwords.py).
+    password_hash_idle: bool = True
     password_hash_queue_limit: int = Field(64, ge=0)

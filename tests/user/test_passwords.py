@@ -1,4 +1,4 @@
-"""The password hasher: right answers, hashing on its own niced threads, load shedding."""
+"""The password hasher: right answers, hashing on its own idle-priority threads, load shedding."""
 
 from __future__ import annotations
 
@@ -33,23 +33,36 @@ async def test_hash_and_verify(passwords: Passwords) -> None:
     assert not await passwords.verify("not-a-hash", "anything")
 
 
-async def test_hashing_runs_on_a_niced_thread_not_the_event_loop(passwords: Passwords) -> None:
-    seen: list[tuple[str, int]] = []
+def _thread_priority() -> tuple[str, int, int]:
+    """The calling thread's name, nice level and scheduling policy."""
+    native = threading.get_native_id()
+    return (
+        threading.current_thread().name,
+        os.getpriority(os.PRIO_PROCESS, native),
+        os.sched_getscheduler(native),
+    )
 
-    def probe() -> None:
-        seen.append(
-            (
-                threading.current_thread().name,
-                os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
-            )
-        )
 
-    await passwords._run(probe)
-    loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    [(name, nice)] = seen
+async def test_hashing_runs_on_an_idle_priority_niced_thread_not_the_event_loop(
+    passwords: Passwords,
+) -> None:
+    [(name, nice, policy)] = [await passwords._run(_thread_priority)]
+    _, loop_nice, loop_policy = _thread_priority()
     assert name.startswith("argon2")
     assert nice == min(19, loop_nice + 7)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == loop_nice
+    assert policy == os.SCHED_IDLE  # any other thread that wakes preempts a hash at once
+    # the event loop's thread keeps its own
+    assert (loop_nice, loop_policy) == (os.getpriority(os.PRIO_PROCESS, 0), os.SCHED_OTHER)
+
+
+async def test_hashing_threads_can_keep_the_normal_policy() -> None:
+    hasher = Passwords(1, 1024, 1, workers=1, nice=3, queue_limit=2, idle=False)
+    try:
+        _, nice, policy = await hasher._run(_thread_priority)
+    finally:
+        hasher.close()
+    assert policy == os.SCHED_OTHER
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 3)
 
 
 async def test_more_waiting_logins_than_the_limit_are_shed_with_retry_after(
