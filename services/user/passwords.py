@@ -3,15 +3,14 @@
 Hashing at OWASP's minimum costs tens of milliseconds of one core per login; a burst of logins must
 not take the CPU that every other request of the replica (and of the node) needs. So hashes run on
 `workers` threads of their own (one core's worth per replica by default), each under SCHED_IDLE and
-niced (set on the thread: the kernel schedules Linux threads one by one), so that the event loop
-and other processes win the CPU whenever they want it. SCHED_IDLE because a nice level alone only
-weighs the shares: a thread waking for another request still waited for a hash's slice to end
-(EEVDF lets the running task finish it), on every hop of that request (the README's login-burst
-A/B). A pod's threads share its
-cgroup, so on Kubernetes a hash yields to its own replica's requests. Logins wait in line instead;
-when more than `queue_limit` are waiting the replica sheds the next with 503 + Retry-After rather
-than let every waiter time out: on a replica whose requests keep its CPU busy, logins wait, by
-design. cffi releases the GIL while argon2 hashes.
+niced (set on the thread: the kernel schedules Linux threads one by one), so that the event loop and
+other processes win the CPU whenever they want it. SCHED_IDLE because a nice level alone only weighs
+the shares: a thread waking for another request still waited for a hash's slice to end (EEVDF lets
+the running task finish it), on every hop of that request (the README's login-burst A/B). A pod's
+threads share its cgroup, so on Kubernetes a hash yields to its own replica's requests. Logins wait
+in line instead; when more than `queue_limit` are waiting the replica sheds the next with 503 +
+Retry-After rather than let every waiter time out: on a replica whose requests keep its CPU busy,
+logins wait, by design. cffi releases the GIL while argon2 hashes.
 """
 
 from __future__ import annotations
