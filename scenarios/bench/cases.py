@@ -58,6 +58,9 @@ class Figures:
     processes: int
     run_folder: str
     ratio: float | None = None
+    # A case with a throughput target: the baseline's req/s in the runs just before and after it,
+    # which its ratio is taken against (the machine's speed drifts within minutes).
+    baseline_beside_rps: list[float] = field(default_factory=list)
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # per process class
     cpu_seconds_net_of_idle: dict[str, float] = field(default_factory=dict)  # the same, less idle
     cpu_ms_per_request: dict[str, float] = field(default_factory=dict)  # net of idle, per class

@@ -9,17 +9,17 @@ Order: deploy prod on `local` in the benchmark's own run directory (`.tripgen/be
 rate limit off: zero-wait users would otherwise hit the 100 requests/min per user), register
 accounts and warm the caches (`scenarios.bench.fixture`), then — each a headless locust run with
 `--reset-stats` (the ramp is not measured) and zero think time — the baseline
-(`scenarios.bench.baseline`), every route case, the login burst (`scenarios.bench.burst`: paced
-users on cheap routes, alone and beside zero-wait logins), the weighted journey mix through
-nginx, the baseline again (its drift shows the noise of a shared machine), and AI generation end
-to end at 10 concurrent generations (`scenarios.bench.ai`). Prints requests/s, p50/p95/p99, the
-ratio to the baseline, MET/MISS per target and the CPU milliseconds per request of every process
-class (`scenarios.bench.cpu`) and, unless `--no-py-spy`, a flame graph of one replica of the
-route's service (`flamegraph.svg` in the case's folder); `--replicas both` measures every case
-against the prod replica counts and again against one replica per service
-(`scenarios.bench.deployment`). Writes `.tripgen/bench/<stamp>.json` (per replica mode: cases,
-CPU per class, verdicts) and keeps each run's locust output under
-`.tripgen/bench/<stamp>/<mode>/`.
+(`scenarios.bench.baseline`), every route case (each with a throughput target followed by the
+baseline again, its ratio taken against the baseline runs just before and after it), the login
+burst (`scenarios.bench.burst`: paced users on cheap routes, alone and beside zero-wait logins),
+the weighted journey mix through nginx, the baseline again (its drift shows the noise of a shared
+machine), and AI generation end to end at 10 concurrent generations (`scenarios.bench.ai`). Prints
+requests/s, p50/p95/p99, the ratio to the baseline, MET/MISS per target and the CPU milliseconds
+per request of every process class (`scenarios.bench.cpu`) and, unless `--no-py-spy`, a flame graph
+of one replica of the route's service (`flamegraph.svg` in the case's folder); `--replicas both`
+measures every case against the prod replica counts and again against one replica per service
+(`scenarios.bench.deployment`). Writes `.tripgen/bench/<stamp>.json` (per replica mode: cases, CPU
+per class, verdicts) and keeps each run's locust output under `.tripgen/bench/<stamp>/<mode>/`.
 
 Compare figures only within one run: on a 2-core machine the services, PostgreSQL, Redis, nginx
 and locust share the cores, and other work on the machine moves every figure (DESIGN.md ›
@@ -34,7 +34,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +46,7 @@ from rich.markup import escape
 from scenarios.bench.ai import AiBenchResult
 from scenarios.bench.baseline import BaselineError, BaselineServer
 from scenarios.bench.burst import measure_login_burst
-from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Figures
+from scenarios.bench.cases import AI_CONCURRENCY, CASE_KEYS, ROUTE_CASES, Case, Figures
 from scenarios.bench.cpu import print_cpu
 from scenarios.bench.deployment import (
     REPLICA_MODES,
@@ -65,7 +65,7 @@ from scenarios.bench.measure import (
 )
 from scenarios.bench.pyspy import find_py_spy
 from scenarios.bench.results import ModeRun, build_report
-from scenarios.bench.verdicts import baseline_rps, evaluate, print_bench
+from scenarios.bench.verdicts import baseline_rps, evaluate, print_bench, ratio_of
 from scenarios.cli.args import parse_duration, positive_int
 from scenarios.load.locustfiles.settings import BENCH_FIXTURE_ENV, JourneySettings
 from scenarios.load.runner import LoadRunError
@@ -116,13 +116,36 @@ def _measure_all(
                     baseline.base_url, opts, folder, user_class="Baseline",
                     roots=baseline.roots)
         )  # fmt: skip
-        for case in ROUTE_CASES:
-            if _wanted(opts, case.key):
-                figures.append(
-                    measure(case.key, case.title, routes_file, base, opts, folder,
-                            user_class=case.user_class, env=fixture_env,
-                            deployment=deployment, idle=idle, profile_service=case.service)
-                )  # fmt: skip
+
+        def route_case(case: Case) -> Figures:
+            return measure(
+                case.key,
+                case.title,
+                routes_file,
+                base,
+                opts,
+                folder,
+                user_class=case.user_class,
+                env=fixture_env,
+                deployment=deployment,
+                idle=idle,
+                profile_service=case.service,
+            )
+
+        def baseline_after(case: Case) -> Figures:
+            return measure(
+                f"baseline_after_{case.key}",
+                f"baseline after {case.title}",
+                routes_file,
+                baseline.base_url,
+                opts,
+                folder,
+                user_class="Baseline",
+                roots=baseline.roots,
+            )
+
+        wanted = [case for case in ROUTE_CASES if _wanted(opts, case.key)]
+        figures += between_baselines(wanted, figures[0], route_case, baseline_after)
         if _wanted(opts, "login_burst"):
             figures += measure_login_burst(opts, deployment, routes_file, folder, fixture_env, idle)
         if _wanted(opts, "mix"):
@@ -146,6 +169,30 @@ def _measure_all(
     return figures, ai, ai_note, idle
 
 
+def between_baselines(
+    cases: Sequence[Case],
+    first_baseline: Figures,
+    measure_case: Callable[[Case], Figures],
+    measure_baseline_after: Callable[[Case], Figures],
+) -> list[Figures]:
+    """The route cases in order, each with a throughput target followed by a baseline run, so
+    that its ratio is taken against the baseline just before and just after it: on a shared
+    machine the speed drifts by tens of percent within minutes (every process class, the load
+    generator included, cost 40 % more a request during two cases of one run than during the
+    cases around them), and a baseline minutes away would judge the machine, not the route."""
+    figures: list[Figures] = []
+    before = first_baseline
+    for case in cases:
+        figure = measure_case(case)
+        figures.append(figure)
+        if case.min_ratio is None:
+            continue
+        after = measure_baseline_after(case)
+        figure.baseline_beside_rps = [before.rps, after.rps]
+        before = after
+    return figures
+
+
 def _ai_cpu_row(ai: AiBenchResult | None) -> list[tuple[str, int, dict[str, float]]]:
     """The AI case's row of the CPU table: n = generations, ms per generation."""
     if ai is None or not ai.cpu_ms_per_generation:
@@ -166,7 +213,7 @@ def _run_mode(opts: Options, mode: str, folder: Path) -> ModeRun:
             console.print(f"the benchmark deployment stays up in {directory} (--keep)")
     run = ModeRun(mode, deployment.replicas(), figures, ai, ai_note, baseline_rps(figures), idle)
     for f in figures:
-        f.ratio = f.rps / run.baseline_rps if run.baseline_rps else None
+        f.ratio = ratio_of(f, run.baseline_rps)
     run.checks = evaluate(figures, ai, ai_note)
     return run
 

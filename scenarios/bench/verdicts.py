@@ -30,6 +30,14 @@ def baseline_rps(figures: Sequence[Figures]) -> float | None:
     return sum(runs) / len(runs) if runs else None
 
 
+def ratio_of(f: Figures, run_baseline_rps: float | None) -> float | None:
+    """`f`'s req/s over the baseline's: the baseline runs beside it when it has them, else the
+    run's (the mean of the first and the last)."""
+    beside = [rps for rps in f.baseline_beside_rps if rps > 0]
+    reference = sum(beside) / len(beside) if beside else run_baseline_rps
+    return f.rps / reference if reference else None
+
+
 def ai_dict(ai: AiBenchResult | None, note: str) -> dict[str, Any]:
     if ai is None:
         return {"measured": False, "note": note}
@@ -142,7 +150,20 @@ def print_bench(
         )
     out.print(table)
     if baseline_rps:
-        out.print(f"baseline: {baseline_rps:,.0f} req/s (mean of the runs before and after)")
+        beside = {f.title: f.baseline_beside_rps for f in figures if f.baseline_beside_rps}
+        out.print(
+            f"baseline: {baseline_rps:,.0f} req/s (mean of the first and the last run)"
+            + (
+                "; a route case with a target is judged against the runs just before and after "
+                "it: "
+                + ", ".join(
+                    f"{title} {' / '.join(f'{rps:,.0f}' for rps in runs)}"
+                    for title, runs in beside.items()
+                )
+                if beside
+                else ""
+            )
+        )
     if ai is not None and ai.planner_speed_ms is not None:
         out.print(
             f"planner speed before the AI case: a fixed plan took {ai.planner_speed_ms:.0f} ms "

@@ -1,5 +1,6 @@
 """`python -m scenarios.bench`'s parts that can be checked without a deployment: the targets'
-verdicts, the py-spy summary, the baseline served like a service, and its arguments."""
+verdicts, the baseline runs beside each route case, the py-spy summary, the baseline served like
+a service, and its arguments."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import pytest
 from scenarios.bench import suite as bench
 from scenarios.bench.ai import AiBenchResult, Generation
 from scenarios.bench.baseline import BaselineServer
-from scenarios.bench.cases import ROUTE_CASES, Figures
+from scenarios.bench.cases import ROUTE_CASES, Case, Figures
 from scenarios.bench.pyspy import summarise
-from scenarios.bench.verdicts import ai_dict, evaluate, print_bench
+from scenarios.bench.verdicts import ai_dict, evaluate, print_bench, ratio_of
 from scenarios.load.locustfiles.routes import BASELINE_PATH
 from simulation.platforms import nginx
 
@@ -57,6 +58,57 @@ def test_targets_pass_and_miss_as_the_performance_targets_state() -> None:
         "journey mix errors": True,
         "AI generation end to end p95 at 10 concurrent": True,
     }
+
+
+def test_each_route_case_with_a_target_sits_between_two_baseline_runs() -> None:
+    order: list[str] = []
+    speeds = iter([1900.0, 1400.0, 1700.0, 1800.0])  # the machine slows, then recovers
+
+    def measure_case(case: Case) -> Figures:
+        order.append(case.key)
+        return figures(case.key, 500.0, ratio=0.0)
+
+    def measure_baseline_after(case: Case) -> Figures:
+        order.append(f"baseline after {case.key}")
+        return figures("baseline", next(speeds), ratio=1.0)
+
+    first = figures("baseline", 2000.0, ratio=1.0)
+    measured = bench.between_baselines(ROUTE_CASES, first, measure_case, measure_baseline_after)
+    assert order == [
+        "nearby_cached",
+        "baseline after nearby_cached",
+        "search_text",
+        "baseline after search_text",
+        "trip_create",
+        "baseline after trip_create",
+        "profile_read",
+        "baseline after profile_read",
+        "login",  # no throughput target: no baseline run of its own
+    ]
+    assert [f.baseline_beside_rps for f in measured] == [
+        [2000.0, 1900.0],
+        [1900.0, 1400.0],
+        [1400.0, 1700.0],
+        [1700.0, 1800.0],
+        [],
+    ]
+    # judged against the runs beside it, not the run's first and last baseline
+    trip = measured[2]
+    assert ratio_of(trip, 1900.0) == pytest.approx(500.0 / 1550.0)
+    assert ratio_of(measured[4], 1900.0) == pytest.approx(500.0 / 1900.0)
+    assert ratio_of(measured[4], None) is None
+
+
+def test_a_subset_of_cases_chains_its_baselines_too() -> None:
+    wanted = [c for c in ROUTE_CASES if c.key in ("trip_create", "login")]
+    after = iter([figures("baseline", 1500.0, ratio=1.0)])
+    measured = bench.between_baselines(
+        wanted,
+        figures("baseline", 2000.0, ratio=1.0),
+        lambda case: figures(case.key, 400.0, ratio=0.0),
+        lambda case: next(after),
+    )
+    assert [f.baseline_beside_rps for f in measured] == [[2000.0, 1500.0], []]
 
 
 def test_ai_failures_count_as_slowest_and_absence_is_not_run() -> None:
