@@ -56,15 +56,26 @@ def test_idle_cpu_is_taken_off_per_class() -> None:
 
 
 def test_a_process_tree_and_reaped_children_are_metered() -> None:
-    child = subprocess.Popen([sys.executable, "-c", _BURN.format(s=0.3) + "time.sleep(5)"])
+    # The child burns only once the meter has started and says when it is done, so the meter
+    # covers the whole burn however slowly a loaded machine runs either process.
+    burn_on_cue = "import sys\nsys.stdin.readline()\n" + _BURN.format(s=0.3)
+    child = subprocess.Popen(
+        [sys.executable, "-c", burn_on_cue + "print('done', flush=True)\ntime.sleep(30)"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
     try:
         meter = TreeCpu([("baseline", "b-1", child.pid)]).start()
-        time.sleep(1.0)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        assert child.stdout.readline().strip() == "done"
         used = meter.stop()
     finally:
         child.kill()
         child.wait()
-    assert 0.2 <= used["baseline"] <= 0.6
+    assert 0.28 <= used["baseline"] <= 0.6
     before = children_cpu_s()
     subprocess.run([sys.executable, "-c", _BURN.format(s=0.3)], check=True)
     assert children_cpu_s() - before >= 0.25  # what locust spends is counted once reaped
