@@ -23,6 +23,7 @@ import httpx
 from fastapi import FastAPI
 
 from scenarios.load.locustfiles.routes import BASELINE_PATH
+from services.kit.app import NO_NATIVE_TELEMETRY
 from services.kit.serve import serve
 from services.kit.settings import ServiceSettings
 from simulation.platforms import nginx
@@ -33,7 +34,7 @@ _READY_TIMEOUT_S = 90.0  # a busy 2-core machine can take a minute to start two 
 
 
 def create_app() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(telemetry=NO_NATIVE_TELEMETRY)  # as the services run it
 
     @app.get(BASELINE_PATH)
     async def trivial() -> dict[str, str]:

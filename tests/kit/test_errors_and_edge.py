@@ -247,3 +247,17 @@ def test_the_trusted_proxies_come_from_the_deployment_never_star(
     monkeypatch.setenv(serve.TRUSTED_PROXIES_ENV, "*")
     with pytest.raises(ValueError, match="any client"):
         serve.trusted_proxies()
+
+
+def test_fastapi_native_telemetry_is_off_in_the_services_and_the_baseline() -> None:
+    """Observed through Prometheus: FastAPI's own OpenTelemetry would only cost every request a
+    look-up of the global providers. The baseline runs the same way, so ratios stay fair."""
+    from scenarios.bench.baseline import create_app as baseline_app
+    from services.user.settings import UserSettings
+
+    app = create_service_app(UserSettings(profile="dev"), title="t", description="d", routers=[])
+    for built in (app, baseline_app()):
+        telemetry = built._native_telemetry
+        assert not telemetry.enabled()
+        assert (telemetry.config["tracing"], telemetry.config["metrics"]) == (False, False)
+        assert telemetry.config["logs"] is False
