@@ -16,10 +16,12 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Query, Response
+from fastapi.telemetry import TelemetryConfig
+from opentelemetry import trace
 from psycopg import DataError
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.kit.app import create_service_app
+from services.kit.app import NO_NATIVE_TELEMETRY, create_service_app
 from services.kit.errors import install_error_handlers
 from services.kit.metrics import ServiceMetrics
 from services.kit.middleware import ObservabilityMiddleware
@@ -257,7 +259,10 @@ def test_fastapi_native_telemetry_is_off_in_the_services_and_the_baseline() -> N
 
     app = create_service_app(UserSettings(profile="dev"), title="t", description="d", routers=[])
     for built in (app, baseline_app()):
-        telemetry = built._native_telemetry
-        assert not telemetry.enabled()
-        assert (telemetry.config["tracing"], telemetry.config["metrics"]) == (False, False)
-        assert telemetry.config["logs"] is False
+        config = built._native_telemetry.config
+        assert (config["tracing"], config["metrics"], config["logs"]) == (False, False, False)
+    # Off even once an operator configures a provider; FastAPI's default would then record.
+    provider = trace.NoOpTracerProvider()
+    off = TelemetryConfig(**NO_NATIVE_TELEMETRY, tracer_provider=provider)
+    assert not FastAPI(telemetry=off)._native_telemetry.enabled()
+    assert FastAPI(telemetry=TelemetryConfig(tracer_provider=provider))._native_telemetry.enabled()
